@@ -1,0 +1,33 @@
+using System.Runtime.Intrinsics;
+
+namespace Gpt2.Backends.Cpu.Ops;
+
+/// <summary>Residual connection output = a + b, elementwise over (count).</summary>
+internal static unsafe class Residual
+{
+    public static void Forward(CpuParallel parallel, float* a, float* b, float* output, long count)
+    {
+        parallel.ForRanges(count, 1 << 14, (start, end) =>
+        {
+            long i = start;
+            for (; i + 8 <= end; i += 8)
+            {
+                (Vector256.Load(a + i) + Vector256.Load(b + i)).Store(output + i);
+            }
+
+            for (; i < end; i++)
+            {
+                output[i] = a[i] + b[i];
+            }
+        });
+    }
+
+    public static void Backward(CpuParallel parallel, float* dOutput, float* dA, float* dB, long count)
+    {
+        parallel.ForRanges(count, 1 << 14, (start, end) =>
+        {
+            VectorMath.Add(dA + start, dOutput + start, end - start);
+            VectorMath.Add(dB + start, dOutput + start, end - start);
+        });
+    }
+}

@@ -1,0 +1,17 @@
+namespace Gpt2.Formats;
+
+/// <summary>A file is not a valid llm.c file of the expected kind: wrong magic, version, header or length.</summary>
+public sealed class FileFormatException : IOException
+{
+    /// <summary>Creates the exception; the message is prefixed with the file's path.</summary>
+    /// <param name="path">The offending file.</param>
+    /// <param name="problem">What is wrong with it.</param>
+    public FileFormatException(string path, string problem)
+        : base($"{path}: {problem}")
+    {
+        FilePath = path;
+    }
+
+    /// <summary>The offending file.</summary>
+    public string FilePath { get; }
+}

@@ -1,0 +1,61 @@
+using System.Buffers.Binary;
+
+namespace Gpt2.Formats;
+
+/// <summary>The 1024-byte header shared by llm.c's files: 256 little-endian int32 values, magic first, version second.</summary>
+internal static class FileHeader
+{
+    public const int Ints = 256;
+    public const int Bytes = Ints * sizeof(int);
+
+    /// <summary>Reads and checks magic and version; returns all 256 values.</summary>
+    public static int[] Read(Stream stream, string path, int magic, string kind, params int[] versions)
+    {
+        Span<byte> bytes = stackalloc byte[Bytes];
+        int read = stream.ReadAtLeast(bytes, Bytes, throwOnEndOfStream: false);
+        if (read < Bytes)
+        {
+            throw new FileFormatException(path, $"truncated {kind} header: {read} of {Bytes} bytes.");
+        }
+
+        var header = new int[Ints];
+        for (int i = 0; i < Ints; i++)
+        {
+            header[i] = BinaryPrimitives.ReadInt32LittleEndian(bytes[(i * 4)..]);
+        }
+
+        if (header[0] != magic)
+        {
+            throw new FileFormatException(path, $"not a {kind}: magic is {header[0]}, expected {magic}.");
+        }
+
+        if (!versions.Contains(header[1]))
+        {
+            throw new FileFormatException(path,
+                $"unsupported {kind} version {header[1]}; supported: {string.Join(", ", versions)}.");
+        }
+
+        return header;
+    }
+
+    public static void Write(Stream stream, ReadOnlySpan<int> values)
+    {
+        Span<byte> bytes = stackalloc byte[Bytes];
+        bytes.Clear();
+        for (int i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(bytes[(i * 4)..], values[i]);
+        }
+
+        stream.Write(bytes);
+    }
+
+    public static void CheckLength(Stream stream, string path, long expected, string what)
+    {
+        if (stream.Length != expected)
+        {
+            string relation = stream.Length < expected ? "truncated" : "too long";
+            throw new FileFormatException(path, $"{relation}: {stream.Length} bytes, but its header describes {what} of {expected} bytes.");
+        }
+    }
+}

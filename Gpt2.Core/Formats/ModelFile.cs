@@ -1,0 +1,166 @@
+using Gpt2.IO;
+using Gpt2.Model;
+
+namespace Gpt2.Formats;
+
+/// <summary>
+/// llm.c's model checkpoint: a 1024-byte header (magic 20240326, version 3 or 5, maxT, V, L, NH, C, Vp)
+/// followed by every parameter in <see cref="ParameterLayout"/> order.
+/// </summary>
+public static class ModelFile
+{
+    /// <summary>The header magic number.</summary>
+    public const int Magic = 20240326;
+
+    private const int ChunkElements = 1 << 20;
+
+    /// <summary>Reads and validates a model file's header and length, without reading the parameters.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The model's shape and storage format.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileFormatException">Wrong magic or version, a nonsense header, or the wrong length.</exception>
+    public static (Gpt2Config Config, ModelFileFormat Format) ReadHeader(string path)
+    {
+        using var stream = OpenRead(path);
+        return ReadHeader(stream, path);
+    }
+
+    /// <summary>Reads a whole model file into host memory, widening bf16 to float32.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The model's shape, storage format and parameters.</returns>
+    public static (Gpt2Config Config, ModelFileFormat Format, float[] Parameters) Read(string path)
+    {
+        using var stream = OpenRead(path);
+        var (config, format) = ReadHeader(stream, path);
+        var parameters = new float[checked((int)new ParameterLayout(config).Count)];
+        ReadParameters(stream, path, format, parameters.LongLength, (offset, chunk) => chunk.CopyTo(parameters.AsSpan((int)offset)));
+        return (config, format, parameters);
+    }
+
+    /// <summary>Reads a model file, handing the parameters to <paramref name="sink"/> in order, in chunks.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="sink">Receives each chunk and the index of its first parameter.</param>
+    /// <returns>The model's shape and storage format.</returns>
+    public static (Gpt2Config Config, ModelFileFormat Format) Read(string path, Action<long, ReadOnlySpan<float>> sink)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        using var stream = OpenRead(path);
+        var (config, format) = ReadHeader(stream, path);
+        ReadParameters(stream, path, format, new ParameterLayout(config).Count, sink);
+        return (config, format);
+    }
+
+    /// <summary>Writes a model file atomically.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="format">float32 (version 3) or bf16 (version 5, rounded to nearest even).</param>
+    /// <param name="source">Fills each chunk with the parameters starting at the given index.</param>
+    public static void Write(string path, Gpt2Config config, ModelFileFormat format, Action<long, Span<float>> source)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(source);
+        long count = new ParameterLayout(config).Count;
+        AtomicFile.Write(path, stream =>
+        {
+            int[] header = new int[FileHeader.Ints];
+            header[0] = Magic;
+            header[1] = (int)format;
+            header[2] = config.MaxSequenceLength;
+            header[3] = config.VocabularySize;
+            header[4] = config.LayerCount;
+            header[5] = config.HeadCount;
+            header[6] = config.ChannelCount;
+            header[7] = config.PaddedVocabularySize;
+            FileHeader.Write(stream, header);
+            var chunk = new float[(int)Math.Min(ChunkElements, count)];
+            var narrow = format == ModelFileFormat.BFloat16 ? new ushort[chunk.Length] : null;
+            for (long offset = 0; offset < count; offset += chunk.Length)
+            {
+                var span = chunk.AsSpan(0, (int)Math.Min(chunk.Length, count - offset));
+                source(offset, span);
+                if (narrow is null)
+                {
+                    stream.Write<float>(span);
+                }
+                else
+                {
+                    var n = narrow.AsSpan(0, span.Length);
+                    BFloat16.FromSingle(span, n);
+                    stream.Write<ushort>(n);
+                }
+            }
+        });
+    }
+
+    /// <summary>Writes a model file atomically from host memory.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="format">Storage format.</param>
+    /// <param name="parameters">All parameters in layout order.</param>
+    public static void Write(string path, Gpt2Config config, ModelFileFormat format, float[] parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        long count = new ParameterLayout(config).Count;
+        if (parameters.LongLength != count)
+        {
+            throw new ArgumentException($"Expected {count} parameters for this configuration, got {parameters.LongLength}.", nameof(parameters));
+        }
+
+        Write(path, config, format, (offset, chunk) => parameters.AsSpan((int)offset, chunk.Length).CopyTo(chunk));
+    }
+
+    private static FileStream OpenRead(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file not found: {path}", path);
+        }
+
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+    }
+
+    private static (Gpt2Config, ModelFileFormat) ReadHeader(FileStream stream, string path)
+    {
+        int[] h = FileHeader.Read(stream, path, Magic, "llm.c model file", (int)ModelFileFormat.Float32, (int)ModelFileFormat.BFloat16);
+        var format = (ModelFileFormat)h[1];
+        Gpt2Config config;
+        try
+        {
+            config = new Gpt2Config(maxSequenceLength: h[2], vocabularySize: h[3], paddedVocabularySize: h[7],
+                layerCount: h[4], headCount: h[5], channelCount: h[6]);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FileFormatException(path,
+                $"invalid model header (maxT={h[2]}, V={h[3]}, L={h[4]}, NH={h[5]}, C={h[6]}, Vp={h[7]}): {e.Message}");
+        }
+
+        long bytesPer = format == ModelFileFormat.Float32 ? sizeof(float) : sizeof(ushort);
+        FileHeader.CheckLength(stream, path, FileHeader.Bytes + new ParameterLayout(config).Count * bytesPer,
+            $"{new ParameterLayout(config).Count} {(format == ModelFileFormat.Float32 ? "fp32" : "bf16")} parameters");
+        return (config, format);
+    }
+
+    private static void ReadParameters(Stream stream, string path, ModelFileFormat format, long count, Action<long, ReadOnlySpan<float>> sink)
+    {
+        var chunk = new float[(int)Math.Min(ChunkElements, count)];
+        var wide = format == ModelFileFormat.BFloat16 ? new ushort[chunk.Length] : null;
+        for (long offset = 0; offset < count; offset += chunk.Length)
+        {
+            var span = chunk.AsSpan(0, (int)Math.Min(chunk.Length, count - offset));
+            if (wide is null)
+            {
+                stream.ReadExactly(span, path);
+            }
+            else
+            {
+                var w = wide.AsSpan(0, span.Length);
+                stream.ReadExactly(w, path);
+                BFloat16.ToSingle(w, span);
+            }
+
+            sink(offset, span);
+        }
+    }
+}

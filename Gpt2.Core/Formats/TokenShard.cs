@@ -1,0 +1,75 @@
+using Gpt2.IO;
+
+namespace Gpt2.Formats;
+
+/// <summary>
+/// llm.c's token shard: a 1024-byte header (magic 20240520, version 1, token count) followed by
+/// that many uint16 GPT-2 token ids.
+/// </summary>
+public static class TokenShard
+{
+    /// <summary>The header magic number.</summary>
+    public const int Magic = 20240520;
+
+    /// <summary>The only supported version.</summary>
+    public const int Version = 1;
+
+    /// <summary>Reads and validates a shard's header and length.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The number of tokens.</returns>
+    public static long ReadTokenCount(string path)
+    {
+        using var stream = OpenRead(path);
+        return ReadHeader(stream, path);
+    }
+
+    /// <summary>Reads a whole shard.</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The tokens.</returns>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileFormatException">Wrong magic or version, or a length that does not match the header.</exception>
+    public static ushort[] Read(string path)
+    {
+        using var stream = OpenRead(path);
+        long count = ReadHeader(stream, path);
+        var tokens = new ushort[count];
+        stream.ReadExactly<ushort>(tokens, path);
+        return tokens;
+    }
+
+    /// <summary>Writes a shard atomically.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="tokens">The tokens.</param>
+    public static void Write(string path, ReadOnlySpan<ushort> tokens)
+    {
+        var copy = tokens.ToArray();
+        AtomicFile.Write(path, stream =>
+        {
+            FileHeader.Write(stream, [Magic, Version, copy.Length]);
+            stream.Write<ushort>(copy);
+        });
+    }
+
+    private static FileStream OpenRead(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Token shard not found: {path}", path);
+        }
+
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+    }
+
+    private static long ReadHeader(FileStream stream, string path)
+    {
+        int[] h = FileHeader.Read(stream, path, Magic, "llm.c token shard", Version);
+        if (h[2] < 0)
+        {
+            throw new FileFormatException(path, $"negative token count {h[2]}.");
+        }
+
+        FileHeader.CheckLength(stream, path, FileHeader.Bytes + (long)h[2] * sizeof(ushort), $"{h[2]} tokens");
+        return h[2];
+    }
+}

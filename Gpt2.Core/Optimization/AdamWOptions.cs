@@ -1,0 +1,23 @@
+namespace Gpt2.Optimization;
+
+/// <summary>AdamW hyperparameters; the defaults are llm.c's test_gpt2 settings.</summary>
+public sealed record AdamWOptions
+{
+    /// <summary>First-moment decay β1.</summary>
+    public float Beta1 { get; init; } = 0.9f;
+
+    /// <summary>Second-moment decay β2.</summary>
+    public float Beta2 { get; init; } = 0.999f;
+
+    /// <summary>Denominator guard ε.</summary>
+    public float Epsilon { get; init; } = 1e-8f;
+
+    /// <summary>Decoupled weight decay.</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>Which parameters the weight decay applies to.</summary>
+    public WeightDecayMode WeightDecayMode { get; init; } = WeightDecayMode.AllParameters;
+
+    /// <summary>Clip gradients to this global L2 norm before the update; null for no clipping.</summary>
+    public float? MaxGradientNorm { get; init; }
+}

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Gpt2.Samples.Cli;
+using Gpt2.Samples.Verify;
+
+namespace Gpt2.Samples;
+
+/// <summary>The <c>gpt2</c> command line.</summary>
+internal static class Program
+{
+    public static int Main(string[] args) => Run(args, Console.Out, Console.Error);
+
+    /// <summary>Parses and runs a command, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var root = new RootCommand("Train, verify and run GPT-2 in .NET; llm.c's file formats.")
+        {
+            VerifyCommand.Create(output, error),
+        };
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors)
+            {
+                error.WriteLine($"gpt2: {e.Message}");
+            }
+
+            error.WriteLine("Run 'gpt2 --help' for usage.");
+            return ExitCodes.BadInput;
+        }
+
+        return parse.Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+}
