@@ -83,7 +83,7 @@ public sealed record Gpt2Config
     /// <summary>
     /// Builds a configuration from one of llm.c's model descriptors: <c>d12</c>, <c>d24</c>,
     /// <c>d36</c>, <c>d48</c> (GPT-2 124M, 350M, 774M, 1558M) or <c>gpt3:cN</c> (a GPT-3-style
-    /// model of width N, a multiple of 128, with 2048 context, N/128 heads and layers from GPT-3's table).
+    /// model of width N with 2048 context, and depth and head size from the GPT-3 paper's table).
     /// </summary>
     /// <param name="descriptor">The descriptor.</param>
     /// <returns>The configuration, with GPT-2's vocabulary padded to 50,304.</returns>
@@ -102,24 +102,25 @@ public sealed record Gpt2Config
 
         const string gpt3Prefix = "gpt3:c";
         if (descriptor.StartsWith(gpt3Prefix, StringComparison.Ordinal)
-            && int.TryParse(descriptor.AsSpan(gpt3Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int channels)
-            && channels > 0 && channels % 128 == 0)
+            && int.TryParse(descriptor.AsSpan(gpt3Prefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int channels))
         {
-            // GPT-3 paper table 2.1, as llm.c's train_gpt2.cu maps width to depth; heads of size 128.
-            int layers = channels switch
+            // GPT-3 paper table 2.1 (depth and head size per width), as llm.c's train_gpt2.cu; dense attention.
+            (int layers, int headSize) = channels switch
             {
-                384 => 6,
-                768 => 12,
-                1024 => 24,
-                1536 => 24,
-                2048 => 24,
-                2560 => 32,
-                4096 => 32,
-                5140 => 40,
-                12288 => 96,
-                _ => throw new ArgumentException($"Unknown GPT-3 width in model descriptor '{descriptor}'.", nameof(descriptor)),
+                384 => (6, 64),
+                768 => (12, 64),
+                1024 => (24, 64),
+                1536 => (24, 96),
+                2048 => (24, 128),
+                2560 => (32, 80),
+                4096 => (32, 128),
+                5120 => (40, 128),
+                12288 => (96, 128),
+                _ => throw new ArgumentException(
+                    $"Unknown GPT-3 width in model descriptor '{descriptor}'; expected 384, 768, 1024, 1536, 2048, 2560, 4096, 5120 or 12288.",
+                    nameof(descriptor)),
             };
-            return new Gpt2Config(2048, Gpt2VocabularySize, vp, layers, channels / 128, channels);
+            return new Gpt2Config(2048, Gpt2VocabularySize, vp, layers, channels / headSize, channels);
         }
 
         throw new ArgumentException(

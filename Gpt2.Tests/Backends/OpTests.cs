@@ -1,0 +1,283 @@
+using Gpt2.Backends;
+using Gpt2.Tests.Reference;
+
+namespace Gpt2.Tests.Backends;
+
+/// <summary>
+/// Every op of a backend against the float64 reference: the forward elementwise, and the backward against
+/// central finite differences of the reference forward (so the backward is checked to be the true derivative).
+/// Backward outputs start from random values to check that they accumulate. Shapes are multiples of nothing:
+/// B=2, T=5, C=12, NH=3, OC=7, V=11, Vp=16. A backend's test fixture derives from this class.
+/// </summary>
+public abstract class OpTests
+{
+    private const int B = 2, T = 5, C = 12, NH = 3, OC = 7, V = 11, Vp = 16, Rows = B * T;
+
+    // fp32 kernels vs float64: forward values agree to ~1e-6 of their scale; derivatives likewise.
+    private const double ForwardTolerance = 2e-5;
+    private const double GradientTolerance = 2e-5;
+
+    private IComputeBackend _backend = null!;
+    private Random _rng = null!;
+
+    protected abstract IComputeBackend CreateBackend();
+
+    [SetUp]
+    public void SetUp()
+    {
+        _backend = CreateBackend();
+        _rng = new Random(1234);
+    }
+
+    [TearDown]
+    public void TearDown() => _backend.Dispose();
+
+    [Test]
+    public void Encoder()
+    {
+        int[] tokens = Enumerable.Range(0, Rows).Select(_ => _rng.Next(V)).ToArray();
+        tokens[3] = tokens[7]; // a repeated token must collect both gradients
+        float[] wte = Rand(Vp * C), wpe = Rand(T * C + C), dOut = Rand(Rows * C);
+        var tok = Ints(tokens);
+        var out_ = Poisoned(Rows * C);
+        _backend.EncoderForward(tok, Up(wte), Up(wpe), out_, B, T, C);
+        AssertClose(Down(out_), ReferenceOps.Encoder(tokens, D(wte), D(wpe), B, T, C), ForwardTolerance, "output");
+
+        float[] priorWte = Rand(Vp * C), priorWpe = Rand(T * C + C);
+        var dWte = Up(priorWte);
+        var dWpe = Up(priorWpe);
+        _backend.EncoderBackward(Up(dOut), tok, dWte, dWpe, B, T, C);
+        AssertGradient(Delta(Down(dWte), priorWte), wte, x => ReferenceOps.Encoder(tokens, x, D(wpe), B, T, C), dOut, "dWte");
+        AssertGradient(Delta(Down(dWpe), priorWpe), wpe, x => ReferenceOps.Encoder(tokens, D(wte), x, B, T, C), dOut, "dWpe");
+    }
+
+    [Test]
+    public void LayerNorm()
+    {
+        float[] x = Rand(Rows * C, 2f), w = Rand(C), b = Rand(C), dOut = Rand(Rows * C);
+        var o = Poisoned(Rows * C);
+        var mean = Poisoned(Rows);
+        var rstd = Poisoned(Rows);
+        _backend.LayerNormForward(Up(x), Up(w), Up(b), o, mean, rstd, Rows, C);
+        AssertClose(Down(o), ReferenceOps.LayerNorm(D(x), D(w), D(b), Rows, C), ForwardTolerance, "output");
+
+        float[] pX = Rand(Rows * C), pW = Rand(C), pB = Rand(C);
+        var dX = Up(pX);
+        var dW = Up(pW);
+        var dB = Up(pB);
+        _backend.LayerNormBackward(Up(dOut), Up(x), Up(w), mean, rstd, dX, dW, dB, Rows, C);
+        AssertGradient(Delta(Down(dX), pX), x, v => ReferenceOps.LayerNorm(v, D(w), D(b), Rows, C), dOut, "dInput");
+        AssertGradient(Delta(Down(dW), pW), w, v => ReferenceOps.LayerNorm(D(x), v, D(b), Rows, C), dOut, "dWeight");
+        AssertGradient(Delta(Down(dB), pB), b, v => ReferenceOps.LayerNorm(D(x), D(w), v, Rows, C), dOut, "dBias");
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Matmul(bool withBias)
+    {
+        // rows 9 exercises the partial row block; C 12 the vector tail; OC 7 the scalar tail.
+        const int rows = 9;
+        float[] x = Rand(rows * C), w = Rand(OC * C), bias = Rand(OC), dOut = Rand(rows * OC);
+        var o = Poisoned(rows * OC);
+        _backend.MatmulForward(Up(x), Up(w), withBias ? Up(bias) : null, o, rows, C, OC);
+        AssertClose(Down(o), ReferenceOps.Matmul(D(x), D(w), withBias ? D(bias) : null, rows, C, OC), ForwardTolerance, "output");
+
+        float[] pX = Rand(rows * C), pW = Rand(OC * C), pB = Rand(OC);
+        var dX = Up(pX);
+        var dW = Up(pW);
+        var dB = Up(pB);
+        _backend.MatmulBackward(Up(dOut), Up(x), Up(w), dX, dW, withBias ? dB : null, rows, C, OC);
+        double[]? bd = withBias ? D(bias) : null;
+        AssertGradient(Delta(Down(dX), pX), x, v => ReferenceOps.Matmul(v, D(w), bd, rows, C, OC), dOut, "dInput");
+        AssertGradient(Delta(Down(dW), pW), w, v => ReferenceOps.Matmul(D(x), v, bd, rows, C, OC), dOut, "dWeight");
+        if (withBias)
+        {
+            AssertGradient(Delta(Down(dB), pB), bias, v => ReferenceOps.Matmul(D(x), D(w), v, rows, C, OC), dOut, "dBias");
+        }
+        else
+        {
+            Assert.That(Down(dB), Is.EqualTo(pB), "dBias must be untouched without a bias");
+        }
+    }
+
+    [Test]
+    public void Attention()
+    {
+        float[] qkv = Rand(Rows * 3 * C, 1.5f), dOut = Rand(Rows * C);
+        var o = Poisoned(Rows * C);
+        var att = Poisoned(B * NH * T * T);
+        _backend.AttentionForward(Up(qkv), o, att, B, T, C, NH);
+        AssertClose(Down(o), ReferenceOps.Attention(D(qkv), B, T, C, NH, out double[] refAtt), ForwardTolerance, "output");
+        AssertClose(Down(att), refAtt, ForwardTolerance, "attention (zero above the diagonal)");
+
+        float[] prior = Rand(Rows * 3 * C);
+        var dQkv = Up(prior);
+        _backend.AttentionBackward(Up(dOut), Up(qkv), att, dQkv, B, T, C, NH);
+        AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, B, T, C, NH, out _), dOut, "dQkv");
+    }
+
+    [Test]
+    public void Gelu()
+    {
+        const int n = 37;
+        float[] x = Rand(n, 4f), dOut = Rand(n);
+        var o = Poisoned(n);
+        _backend.GeluForward(Up(x), o, n);
+        AssertClose(Down(o), ReferenceOps.Gelu(D(x)), ForwardTolerance, "output");
+        float[] prior = Rand(n);
+        var dX = Up(prior);
+        _backend.GeluBackward(Up(dOut), Up(x), dX, n);
+        AssertGradient(Delta(Down(dX), prior), x, ReferenceOps.Gelu, dOut, "dInput");
+    }
+
+    [Test]
+    public void Residual()
+    {
+        const int n = 29;
+        float[] a = Rand(n), b = Rand(n), dOut = Rand(n);
+        var o = Poisoned(n);
+        _backend.ResidualForward(Up(a), Up(b), o, n);
+        AssertClose(Down(o), ReferenceOps.Residual(D(a), D(b)), ForwardTolerance, "output");
+        float[] pA = Rand(n), pB = Rand(n);
+        var dA = Up(pA);
+        var dB = Up(pB);
+        _backend.ResidualBackward(Up(dOut), dA, dB, n);
+        AssertGradient(Delta(Down(dA), pA), a, v => ReferenceOps.Residual(v, D(b)), dOut, "dA");
+        AssertGradient(Delta(Down(dB), pB), b, v => ReferenceOps.Residual(D(a), v), dOut, "dB");
+    }
+
+    [Test]
+    public void SoftmaxCrossEntropy()
+    {
+        float[] logits = Rand(Rows * Vp, 30f); // large logits: the max subtraction must hold
+        int[] targets = Enumerable.Range(0, Rows).Select(_ => _rng.Next(V)).ToArray();
+        var probs = Poisoned(Rows * Vp);
+        var losses = Poisoned(Rows);
+        var tg = Ints(targets);
+        _backend.SoftmaxCrossEntropyForward(Up(logits), tg, probs, losses, Rows, V, Vp);
+        AssertClose(Down(losses), ReferenceOps.CrossEntropy(D(logits), targets, Rows, V, Vp, out double[] refProbs), ForwardTolerance, "losses");
+        AssertClose(Down(probs), refProbs, ForwardTolerance, "probabilities (zero in padding)");
+
+        const float scale = 1f / Rows;
+        float[] prior = Rand(Rows * Vp);
+        var dLogits = Up(prior);
+        _backend.SoftmaxCrossEntropyBackward(probs, tg, dLogits, scale, Rows, V, Vp);
+        float[] delta = Delta(Down(dLogits), prior);
+        AssertGradient(delta, logits, v => ReferenceOps.CrossEntropy(v, targets, Rows, V, Vp, out _),
+            Enumerable.Repeat(scale, Rows).ToArray(), "dLogits");
+        for (int r = 0; r < Rows; r++)
+        {
+            Assert.That(delta.AsSpan(r * Vp + V, Vp - V).ToArray(), Is.All.EqualTo(0f), "padding columns get no gradient");
+        }
+    }
+
+    [Test]
+    public void AdamWMatchesFormula()
+    {
+        const int n = 23;
+        float[] p = Rand(n), g = Rand(n), m = Rand(n, 0.1f), v = Rand(n, 0.1f).Select(Math.Abs).ToArray();
+        var step = new AdamWStep(LearningRate: 1e-2f, Beta1: 0.8f, Beta2: 0.95f, Epsilon: 1e-6f, WeightDecay: 0.1f, Step: 3, GradientScale: 0.5f);
+        var pb = Up(p);
+        var mb = Up(m);
+        var vb = Up(v);
+        _backend.AdamWUpdate(Up(g), pb, mb, vb, step);
+        float[] po = Down(pb), mo = Down(mb), vo = Down(vb);
+        for (int i = 0; i < n; i++)
+        {
+            double gi = g[i] * 0.5;
+            double mi = 0.8 * m[i] + 0.2 * gi, vi = 0.95 * v[i] + 0.05 * gi * gi;
+            double mh = mi / (1 - Math.Pow(0.8, 3)), vh = vi / (1 - Math.Pow(0.95, 3));
+            double pi = p[i] - 1e-2 * (mh / (Math.Sqrt(vh) + 1e-6) + 0.1 * p[i]);
+            Assert.That(mo[i], Is.EqualTo(mi).Within(1e-6), $"m[{i}]");
+            Assert.That(vo[i], Is.EqualTo(vi).Within(1e-6), $"v[{i}]");
+            Assert.That(po[i], Is.EqualTo(pi).Within(2e-6), $"param[{i}]");
+        }
+    }
+
+    [Test]
+    public void SumOfSquaresAndFill()
+    {
+        float[] x = Rand(100_003);
+        var r = Poisoned(1);
+        _backend.SumOfSquares(Up(x), r);
+        double expected = x.Sum(v => (double)v * v);
+        Assert.That(Down(r)[0], Is.EqualTo(expected).Within(expected * 1e-6));
+
+        var f = Poisoned(77);
+        _backend.Fill(f.Slice(5, 70), 2.5f);
+        float[] got = Down(f);
+        Assert.That(got.AsSpan(5, 70).ToArray(), Is.All.EqualTo(2.5f));
+        Assert.That(got[4], Is.Not.EqualTo(2.5f), "fill stays inside its view");
+        Assert.That(got[75], Is.Not.EqualTo(2.5f), "fill stays inside its view");
+    }
+
+    [Test]
+    public void WrongShapesAreRejected()
+    {
+        var x = Poisoned(10);
+        var ex = Assert.Throws<ArgumentException>(() => _backend.GeluForward(x, Poisoned(9), 10));
+        Assert.That(ex!.ParamName, Is.EqualTo("output"));
+        Assert.Throws<ArgumentException>(() => _backend.AttentionForward(Poisoned(3 * 10), Poisoned(10), Poisoned(4), 1, 1, 10, 3));
+    }
+
+    private float[] Rand(int n, float scale = 1f) => TestData.RandomFloats(_rng, n, scale);
+
+    private static double[] D(float[] a) => a.Select(v => (double)v).ToArray();
+
+    private static float[] Delta(float[] after, float[] prior) => after.Zip(prior, (a, p) => a - p).ToArray();
+
+    private DeviceView<float> Up(float[] data)
+    {
+        var b = _backend.Allocate<float>(data.Length);
+        _backend.Upload<float>(data, b.View);
+        return b.View;
+    }
+
+    private DeviceView<int> Ints(int[] data)
+    {
+        var b = _backend.Allocate<int>(data.Length);
+        _backend.Upload<int>(data, b.View);
+        return b.View;
+    }
+
+    /// <summary>An output buffer full of NaN, so an element the op forgets to write shows up.</summary>
+    private DeviceView<float> Poisoned(int n) => Up(Enumerable.Repeat(float.NaN, n).ToArray());
+
+    private float[] Down(DeviceView<float> view)
+    {
+        var a = new float[view.Length];
+        _backend.Download(view, a);
+        return a;
+    }
+
+    private static void AssertClose(float[] actual, double[] expected, double tolerance, string what)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        double scale = Math.Max(1, expected.Max(Math.Abs));
+        for (int i = 0; i < actual.Length; i++)
+        {
+            Assert.That(actual[i], Is.EqualTo(expected[i]).Within(tolerance * scale), $"{what}[{i}]");
+        }
+    }
+
+    /// <summary>Checks an analytic gradient of Σ dOut·f(x) against central differences of the float64 reference.</summary>
+    private static void AssertGradient(float[] analytic, float[] x, Func<double[], double[]> f, float[] dOut, string what)
+    {
+        const double h = 1e-6;
+        var at = D(x);
+        double Loss(double[] v) => f(v).Select((y, i) => y * dOut[i]).Sum();
+        var numeric = new double[x.Length];
+        for (int i = 0; i < x.Length; i++)
+        {
+            double keep = at[i];
+            at[i] = keep + h;
+            double up = Loss(at);
+            at[i] = keep - h;
+            double down = Loss(at);
+            at[i] = keep;
+            numeric[i] = (up - down) / (2 * h);
+        }
+
+        AssertClose(analytic, numeric, GradientTolerance, what);
+    }
+}

@@ -1,0 +1,33 @@
+using Gpt2.Backends.Cpu;
+using Gpt2.Formats;
+using Gpt2.Model;
+using Gpt2.Samples.Verify;
+
+namespace Gpt2.Tests.Model;
+
+/// <summary>The whole model against the float64 PyTorch fixtures, with <c>gpt2 verify</c>'s tolerances.</summary>
+[TestFixtureSource(typeof(TestData), nameof(TestData.Fixtures))]
+public sealed class FixtureTests(string fixture)
+{
+    [Test]
+    public void ForwardBackwardAndTenStepsMatchPyTorch()
+    {
+        using var backend = new CpuBackend();
+        using var model = Gpt2Model.Load(TestData.Fixture(fixture, "model.bin"), backend);
+        var state = DebugState.Read(TestData.Fixture(fixture, "state.bin"), model.Config);
+        var verifier = new Verifier(new Tolerances());
+
+        var step0 = verifier.CheckStep0(model, state, out _, out _, out float[] gradients);
+        Assert.That(step0.Where(c => !c.Ok).Select(c => $"{c.Name}: {c.MaxAbsError:E2} {c.Note}"), Is.Empty);
+        var c = model.Config;
+        Assert.That(gradients.AsSpan(c.VocabularySize * c.ChannelCount, (c.PaddedVocabularySize - c.VocabularySize) * c.ChannelCount).ToArray(),
+            Is.All.EqualTo(0f), "wte padding rows get exactly zero gradient");
+
+        var losses = Verifier.Train(model, state, 10);
+        var lossChecks = verifier.CheckLosses(losses, Verifier.ReadLosses(TestData.Fixture(fixture, "losses.txt")));
+        Assert.That(lossChecks.Where(x => !x.Ok).Select(x => $"{x.Name}: {x.MaxAbsError:E2}"), Is.Empty);
+        var expected = ModelFile.Read(TestData.Fixture(fixture, "model_final.bin")).Parameters;
+        var paramChecks = verifier.CheckParameters(model, expected);
+        Assert.That(paramChecks.Where(x => !x.Ok).Select(x => $"{x.Name}: {x.MaxAbsError:E2}"), Is.Empty);
+    }
+}

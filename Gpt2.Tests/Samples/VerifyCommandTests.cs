@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+using Gpt2.Formats;
+using Gpt2.Samples;
+using Gpt2.Samples.Verify;
+
+namespace Gpt2.Tests.Samples;
+
+public sealed class VerifyCommandTests
+{
+    private string _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = TestData.NewTempDirectory();
+
+    [TearDown]
+    public void TearDown() => TestData.Delete(_dir);
+
+    [Test]
+    public void PassesOnAFixtureAndDumpsItsResults()
+    {
+        string dumpState = Path.Combine(_dir, "state.bin"), dumpLosses = Path.Combine(_dir, "losses.txt"), dumpModel = Path.Combine(_dir, "final.bin");
+        var (code, output, error) = Run("verify", "--model", F("bf16", "model.bin"), "--state", F("bf16", "state.bin"),
+            "--expected-losses", F("bf16", "losses.txt"), "--expected-model", F("bf16", "model_final.bin"),
+            "--dump-state", dumpState, "--dump-losses", dumpLosses, "--dump-model", dumpModel, "--threads", "2");
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Assert.That(output, Does.Contain("dqkvw").And.Contain("step 9 loss").And.EndWith("overall: OK" + Environment.NewLine));
+
+        // the dumps are our own results, which the reference accepts by the same checks
+        var config = ModelFile.ReadHeader(F("bf16", "model.bin")).Config;
+        var ours = DebugState.Read(dumpState, config);
+        var reference = DebugState.Read(F("bf16", "state.bin"), config);
+        Assert.That(ours.Inputs, Is.EqualTo(reference.Inputs));
+        Assert.That(ours.Loss, Is.EqualTo(reference.Loss).Within(1e-5f));
+        Assert.That(ours.Gradients, Is.EqualTo(reference.Gradients).Within(1e-5f));
+        var losses = Verifier.ReadLosses(dumpLosses);
+        Assert.That(losses, Is.EqualTo(Verifier.ReadLosses(F("bf16", "losses.txt"))).Within(2e-4));
+        var (finalConfig, format, final) = ModelFile.Read(dumpModel);
+        Assert.That((finalConfig, format), Is.EqualTo((config, ModelFileFormat.Float32)));
+        Assert.That(final, Is.EqualTo(ModelFile.Read(F("bf16", "model_final.bin")).Parameters).Within(1e-3f));
+    }
+
+    [Test]
+    public void FailsWithExitCode1WhenTheReferenceDisagrees()
+    {
+        var bytes = File.ReadAllBytes(F("tiny", "state.bin"));
+        int lossOffset = 1024 + (2 * 10 + 10 * 61) * 4;
+        float loss = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(lossOffset));
+        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(lossOffset), loss + 1e-3f);
+        string state = Path.Combine(_dir, "state.bin");
+        File.WriteAllBytes(state, bytes);
+        var (code, output, _) = Run("verify", "--model", F("tiny", "model.bin"), "--state", state, "--steps", "0");
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(output, Does.Match(@"loss\s+1\.00E-003.*FAIL").And.Contain("overall: FAIL"));
+    }
+
+    [Test]
+    public void MissingFileIsExitCode2AndNamed()
+    {
+        string missing = Path.Combine(_dir, "missing.bin");
+        var (code, output, error) = Run("verify", "--model", missing, "--state", F("tiny", "state.bin"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(missing));
+        Assert.That(output, Is.Empty);
+    }
+
+    [Test]
+    public void StateOfAnotherModelIsExitCode2()
+    {
+        var (code, _, error) = Run("verify", "--model", F("tiny", "model.bin"), "--state", F("hot", "state.bin"));
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(F("hot", "state.bin")));
+    }
+
+    [TestCase("--backend", "tpu")]
+    [TestCase("--steps", "-1")]
+    [TestCase("--steps", "ten")]
+    [TestCase("--threads", "0")]
+    [TestCase("--frobnicate", "1")]
+    public void NonsenseFlagsAreExitCode2AndNamed(string flag, string value)
+    {
+        var (code, _, error) = Run("verify", "--model", F("tiny", "model.bin"), "--state", F("tiny", "state.bin"), flag, value);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(flag == "--frobnicate" ? flag : value));
+    }
+
+    [Test]
+    public void NothingIsWrittenOnBadInput()
+    {
+        string dump = Path.Combine(_dir, "final.bin");
+        var (code, _, _) = Run("verify", "--model", F("tiny", "model.bin"), "--state", F("hot", "state.bin"), "--dump-model", dump);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(File.Exists(dump), Is.False);
+    }
+
+    private static string F(string fixture, string file) => TestData.Fixture(fixture, file);
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}

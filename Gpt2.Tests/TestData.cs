@@ -1,0 +1,37 @@
+namespace Gpt2.Tests;
+
+/// <summary>Paths of the committed fixtures and a scratch folder per test.</summary>
+internal static class TestData
+{
+    public static readonly string[] Fixtures = ["tiny", "hot", "vp-eq-v", "t1", "bf16", "wide"];
+
+    public static string Fixture(string name, string file) =>
+        Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", name, file);
+
+    /// <summary>A fresh empty folder, removed by the caller's TearDown through <see cref="Delete"/>.</summary>
+    public static string NewTempDirectory()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "gpt2-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static void Delete(string? dir)
+    {
+        if (dir is not null && Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    public static float[] RandomFloats(Random rng, int n, float scale = 1f)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            a[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
+        }
+
+        return a;
+    }
+}
