@@ -1,18 +1,28 @@
+using Gpt2.Backends;
 using Gpt2.Backends.Cpu;
+using Gpt2.Backends.Ilgpu;
 using Gpt2.Formats;
 using Gpt2.Model;
 using Gpt2.Samples.Verify;
 
 namespace Gpt2.Tests.Model;
 
-/// <summary>The whole model against the float64 PyTorch fixtures, with <c>gpt2 verify</c>'s tolerances.</summary>
-[TestFixtureSource(typeof(TestData), nameof(TestData.Fixtures))]
-public sealed class FixtureTests(string fixture)
+/// <summary>
+/// The whole model against the float64 PyTorch fixtures, with <c>gpt2 verify</c>'s tolerances, on the CPU backend
+/// and on the ILGPU kernels run by ILGPU's CPU accelerator.
+/// </summary>
+[TestFixtureSource(nameof(Cases))]
+public sealed class FixtureTests(string fixture, string backendName)
 {
+    public static IEnumerable<object[]> Cases =>
+        TestData.Fixtures.SelectMany(f => new[] { new object[] { f, "cpu" }, new object[] { f, "ilgpu-cpu" } });
+
     [Test]
     public void ForwardBackwardAndTenStepsMatchPyTorch()
     {
-        using var backend = new CpuBackend();
+        using IComputeBackend backend = backendName == "cpu"
+            ? new CpuBackend()
+            : new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
         using var model = Gpt2Model.Load(TestData.Fixture(fixture, "model.bin"), backend);
         var state = DebugState.Read(TestData.Fixture(fixture, "state.bin"), model.Config);
         var verifier = new Verifier(new Tolerances());
