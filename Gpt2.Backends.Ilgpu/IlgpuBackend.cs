@@ -15,7 +15,7 @@ namespace Gpt2.Backends.Ilgpu;
 public sealed class IlgpuBackend : IComputeBackend
 {
     /// <summary>The CPU accelerator's simulated device: warps of 4 and groups of 16 threads, each an OS thread, so tests stay fast.</summary>
-    private static readonly CPUDevice TestCpuDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 2);
+    internal static readonly CPUDevice TestCpuDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 2);
 
     private readonly Context _context;
     private readonly Accelerator _accelerator;

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using Gpt2.Samples.Bench;
 using Gpt2.Samples.Cli;
+using Gpt2.Samples.Devices;
 using Gpt2.Samples.Verify;
 
 namespace Gpt2.Samples;
@@ -15,6 +17,8 @@ internal static class Program
         var root = new RootCommand("Train, verify and run GPT-2 in .NET; llm.c's file formats.")
         {
             VerifyCommand.Create(output, error),
+            BenchCommand.Create(output, error),
+            DevicesCommand.Create(output),
         };
 
         var parse = root.Parse(args);

@@ -16,6 +16,8 @@ internal static class VerifyCommand
         var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
         backend.AcceptOnlyFromAmong(Cli.Backends.Names);
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+        var matmul = new Option<string>("--matmul") { Description = "Matmul engine of the ILGPU backend.", DefaultValueFactory = _ => "kernel" };
+        matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var steps = new Option<int>("--steps") { Description = "Training steps on the state's batch after the check.", DefaultValueFactory = _ => 10 };
         var expectedLosses = new Option<string?>("--expected-losses") { Description = "Reference losses ('step i: loss x' lines) to compare each step with." };
         var expectedModel = new Option<string?>("--expected-model") { Description = "Reference parameters after the steps (model file) to compare with." };
@@ -24,7 +26,7 @@ internal static class VerifyCommand
         var dumpModel = new Option<string?>("--dump-model") { Description = "Write our parameters after the last step as a version 3 model file." };
         var command = new Command("verify", "Compare logits, loss and every gradient with a reference debug state, then train on its batch.")
         {
-            model, state, backend, threads, steps, expectedLosses, expectedModel, dumpState, dumpLosses, dumpModel,
+            model, state, backend, threads, matmul, steps, expectedLosses, expectedModel, dumpState, dumpLosses, dumpModel,
         };
 
         command.SetAction(parse =>
@@ -43,7 +45,7 @@ internal static class VerifyCommand
                     throw new UsageException($"--threads: must be positive, got {t}.");
                 }
 
-                return Run(output, parse.GetValue(model)!, parse.GetValue(state)!, parse.GetValue(backend)!, t, n,
+                return Run(output, parse.GetValue(model)!, parse.GetValue(state)!, parse.GetValue(backend)!, parse.GetValue(matmul)!, t, n,
                     parse.GetValue(expectedLosses), parse.GetValue(expectedModel),
                     parse.GetValue(dumpState), parse.GetValue(dumpLosses), parse.GetValue(dumpModel));
             }
@@ -56,7 +58,7 @@ internal static class VerifyCommand
         return command;
     }
 
-    private static int Run(TextWriter output, string modelPath, string statePath, string backendName, int? threads, int steps,
+    private static int Run(TextWriter output, string modelPath, string statePath, string backendName, string matmul, int? threads, int steps,
         string? expectedLossesPath, string? expectedModelPath, string? dumpStatePath, string? dumpLossesPath, string? dumpModelPath)
     {
         // read and check every input before any work, so bad input never costs a run
@@ -75,12 +77,12 @@ internal static class VerifyCommand
             expectedParameters = parameters;
         }
 
-        using var be = Cli.Backends.Create(backendName, threads);
+        using var be = Cli.Backends.Create(backendName, threads, matmul);
         using var gpt = Gpt2Model.Load(modelPath, be);
         var verifier = new Verifier(new Tolerances());
         output.WriteLine($"model {modelPath}: v{(int)format}, L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} " +
             $"V={config.VocabularySize} Vp={config.PaddedVocabularySize} maxT={config.MaxSequenceLength}, {gpt.Layout.Count:N0} parameters");
-        output.WriteLine($"state {statePath}: B={state.BatchSize} T={state.SequenceLength}; backend {be.Name}");
+        output.WriteLine($"state {statePath}: B={state.BatchSize} T={state.SequenceLength}; backend {Cli.Backends.Describe(be)}");
 
         var checks = verifier.CheckStep0(gpt, state, out float loss, out float[] logits, out float[] gradients);
         if (dumpStatePath is not null)

@@ -1,0 +1,128 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Gpt2.Backends.Ilgpu;
+using Gpt2.Formats;
+using Gpt2.Model;
+using Gpt2.Optimization;
+using Gpt2.Samples.Cli;
+
+namespace Gpt2.Samples.Bench;
+
+/// <summary><c>gpt2 bench</c>: times whole training steps (forward, zero grad, backward, AdamW) on random tokens.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var model = new Option<string>("--model", "-e") { Description = "Model file, or descriptor d12/d24/d36/d48/gpt3:cN (random init, seed 42).", DefaultValueFactory = _ => "d12" };
+        var batch = new Option<int>("--batch", "-b") { Description = "Batch size B.", DefaultValueFactory = _ => 4 };
+        var seq = new Option<int>("--seq", "-t") { Description = "Sequence length T.", DefaultValueFactory = _ => 64 };
+        var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
+        backend.AcceptOnlyFromAmong(Cli.Backends.Names);
+        var matmul = new Option<string>("--matmul") { Description = "Matmul engine of the ILGPU backend.", DefaultValueFactory = _ => "kernel" };
+        matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+        var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (kernel compilation, first allocations).", DefaultValueFactory = _ => 2 };
+        var command = new Command("bench", "Time training steps: median ms/step, tokens/s and model FLOP/s.")
+        {
+            model, batch, seq, backend, matmul, threads, steps, warmup,
+        };
+
+        command.SetAction(parse =>
+        {
+            try
+            {
+                int b = Positive(parse.GetValue(batch), "--batch"), t = Positive(parse.GetValue(seq), "--seq");
+                int n = Positive(parse.GetValue(steps), "--steps");
+                int w = parse.GetValue(warmup);
+                if (w < 0)
+                {
+                    throw new UsageException($"--warmup: must be 0 or more, got {w}.");
+                }
+
+                int? th = parse.GetValue(threads);
+                if (th is <= 0)
+                {
+                    throw new UsageException($"--threads: must be positive, got {th}.");
+                }
+
+                return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w);
+            }
+            catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+            {
+                error.WriteLine($"gpt2 bench: {e.Message}");
+                return ExitCodes.BadInput;
+            }
+        });
+        return command;
+    }
+
+    private static int Positive(int value, string flag) =>
+        value > 0 ? value : throw new UsageException($"{flag}: must be positive, got {value}.");
+
+    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, int? threads, int steps, int warmup)
+    {
+        Gpt2Config config;
+        bool fromFile = File.Exists(modelArg);
+        try
+        {
+            config = fromFile ? ModelFile.ReadHeader(modelArg).Config : Gpt2Config.FromDescriptor(modelArg);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--model: '{modelArg}' is neither a model file nor a descriptor. {e.Message}");
+        }
+
+        if (t > config.MaxSequenceLength)
+        {
+            throw new UsageException($"--seq: {t} exceeds the model's maxT {config.MaxSequenceLength}.");
+        }
+
+        using var be = Cli.Backends.Create(backendName, threads, matmul);
+        using var gpt = fromFile ? Gpt2Model.Load(modelArg, be) : Gpt2Model.CreateRandom(config, be);
+        using var adamw = new AdamW(gpt, new AdamWOptions { WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f });
+        var rng = new Random(1337);
+        int[] inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
+        int[] targets = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
+        double flopsPerStep = FlopsPerToken(config, t) * b * t;
+        output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}");
+
+        var times = new List<double>();
+        for (int step = 0; step < warmup + steps; step++)
+        {
+            var clock = Stopwatch.StartNew();
+            float loss = gpt.Forward(inputs, targets, b, t);
+            gpt.ZeroGrad();
+            gpt.Backward();
+            float norm = adamw.Step(1e-4f);
+            be.Synchronize();
+            double ms = clock.Elapsed.TotalMilliseconds;
+            bool timed = step >= warmup;
+            if (timed)
+            {
+                times.Add(ms);
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"step {step}{(timed ? "" : " (warmup)")}: loss {loss:F4}, grad norm {norm:F3}, {ms:F1} ms"));
+        }
+
+        times.Sort();
+        double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
+        string memory = be is IlgpuBackend { IsCuda: true } g && g.DeviceMemoryUsed() is long used
+            ? string.Create(CultureInfo.InvariantCulture, $", device memory in use {used / (1024.0 * 1024 * 1024):F2} GiB")
+            : string.Create(CultureInfo.InvariantCulture, $", process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"median {median:F1} ms/step (min {times[0]:F1}, max {times[^1]:F1}, {times.Count} steps), {b * t / (median / 1000):F0} tokens/s, " +
+            $"{flopsPerStep / (median / 1000) / 1e12:F2} model TFLOP/s{memory}"));
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Training FLOPs per token: 6 per weight (forward 2, backward 4), plus attention's 6·L·T·C for scores and values (causal half of 12).</summary>
+    public static double FlopsPerToken(Gpt2Config c, int t)
+    {
+        double weights = new ParameterLayout(c).Count - (double)c.MaxSequenceLength * c.ChannelCount;
+        return 6 * weights + 6.0 * c.LayerCount * t * c.ChannelCount;
+    }
+}
