@@ -2,6 +2,7 @@ using System.CommandLine;
 using Gpt2.Samples.Bench;
 using Gpt2.Samples.Cli;
 using Gpt2.Samples.Devices;
+using Gpt2.Samples.Init;
 using Gpt2.Samples.Verify;
 
 namespace Gpt2.Samples;
@@ -19,6 +20,7 @@ internal static class Program
             VerifyCommand.Create(output, error),
             BenchCommand.Create(output, error),
             DevicesCommand.Create(output),
+            InitCommand.Create(output, error),
         };
 
         var parse = root.Parse(args);

@@ -85,7 +85,7 @@ def forward(p, cfg, x, y):
     L, NH, C, V = cfg["L"], cfg["NH"], cfg["C"], cfg["V"]
     hs = C // NH
     h = p["wte"][x] + p["wpe"][:T]
-    mask = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=x.device), diagonal=1)
     for l in range(L):
         a = layernorm(h, p["ln1w"][l], p["ln1b"][l])
         qkv = a @ p["qkvw"][l].T + p["qkvb"][l]
@@ -127,9 +127,9 @@ def write_model(path, cfg, p, version):
     h = header([MODEL_MAGIC, version, cfg["maxT"], cfg["V"], cfg["L"], cfg["NH"], cfg["C"], cfg["Vp"]])
     values = flat(p)
     if version == 3:
-        body = values.to(torch.float32).numpy().astype("<f4")
+        body = values.to(torch.float32).cpu().numpy().astype("<f4")
     else:
-        body = values.to(torch.bfloat16).view(torch.int16).numpy().view("<u2")
+        body = values.to(torch.bfloat16).view(torch.int16).cpu().numpy().view("<u2")
     write_atomic(path, [h, body])
 
 
@@ -152,6 +152,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="torch device for the float64 math, e.g. cuda")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -167,6 +168,8 @@ def main():
     p = round_to_storage(init_params(cfg, a.init, gen), a.format)
     x = torch.randint(0, a.vocab, (a.batch, a.seq), generator=gen)
     y = torch.randint(0, a.vocab, (a.batch, a.seq), generator=gen)
+    p = {k: v.to(a.device) for k, v in p.items()}
+    x, y = x.to(a.device), y.to(a.device)
     write_model(os.path.join(a.out, "model.bin"), cfg, p, a.format)
 
     for t in p.values():
@@ -185,9 +188,9 @@ def main():
             g = flat({k: v.grad for k, v in p.items()})
             st = header([STATE_MAGIC, 2, a.batch, a.seq])
             write_atomic(os.path.join(a.out, "state.bin"), [
-                st, x.numpy().astype("<i4"), y.numpy().astype("<i4"),
-                logits[..., : a.vocab].detach().numpy().astype("<f4"),
-                np.array([loss.item()], dtype="<f4"), g.numpy().astype("<f4")])
+                st, x.cpu().numpy().astype("<i4"), y.cpu().numpy().astype("<i4"),
+                logits[..., : a.vocab].detach().cpu().numpy().astype("<f4"),
+                np.array([loss.item()], dtype="<f4"), g.cpu().numpy().astype("<f4")])
         if a.steps == 0:
             break
         with torch.no_grad():  # llm.c's AdamW: bias-corrected moments, decoupled weight decay on every parameter
