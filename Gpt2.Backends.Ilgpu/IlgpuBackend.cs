@@ -66,7 +66,7 @@ public sealed class IlgpuBackend : IComputeBackend
             _encoder = new Ops.Encoder(_accelerator);
             _layerNorm = new Ops.LayerNorm(_accelerator, shape, _columns);
             _matmul = new Ops.Matmul(_accelerator, shape, _columns, _cublas);
-            _attention = new Ops.Attention(_accelerator, shape);
+            _attention = new Ops.Attention(_accelerator, shape, _matmul);
             _gelu = new Ops.Gelu(_accelerator);
             _residual = new Ops.Residual(_accelerator);
             _softmax = new Ops.SoftmaxCrossEntropy(_accelerator, shape);

@@ -3,12 +3,31 @@ using ILGPU.Runtime;
 
 namespace Gpt2.Backends.Ilgpu.Ops;
 
-/// <summary>The operand layout of one GEMM: C[m,n] (+)= Σk A[m,k]·B[k,n] (+ bias[n]), with A and B read through strides.</summary>
+/// <summary>
+/// The operand layout of a (batched) GEMM: C[m,n] (+)= α·Σk A[m,k]·B[k,n] (+ bias[n]), with A, B and C read through
+/// strides. Batch z = (b, h) of Batches = B·Heads offsets each operand by b·Batch* + h·Head*.
+/// </summary>
 internal struct GemmArgs
 {
     public int M, N, K;
     public long StrideAM, StrideAK, StrideBK, StrideBN, StrideCM;
     public int Accumulate, HasBias;
+    public float Alpha;
+    public int Heads;
+    public long BatchA, HeadA, BatchB, HeadB, BatchC, HeadC;
+    public int Causal;
+
+    /// <summary>Dense operands.</summary>
+    public const int Dense = 0;
+
+    /// <summary>Only C[m,n] with n ≤ m is needed: tiles wholly above the diagonal are skipped (left unwritten).</summary>
+    public const int LowerC = 1;
+
+    /// <summary>A[m,k] is zero for k &gt; m (causal attention rows): K stops at the tile's last row, and those entries read as 0.</summary>
+    public const int LowerA = 2;
+
+    /// <summary>A[m,k] is zero for k &lt; m (transposed causal rows): K starts at the tile's first row, and those entries read as 0.</summary>
+    public const int UpperA = 3;
 }
 
 /// <summary>
@@ -50,10 +69,19 @@ internal sealed class Matmul
         int tx = Group.IdxX, ty = Group.IdxY, dx = Group.DimX, dy = Group.DimY;
         int tileM = dy * 4, tileN = dx * 4;
         int m0 = Grid.IdxY * tileM, n0 = Grid.IdxX * tileN;
+        if (g.Causal == GemmArgs.LowerC && n0 > m0 + tileM - 1)
+        {
+            return; // the whole group leaves before any barrier
+        }
+
         int tid = ty * dx + tx, threads = dx * dy;
+        int zb = Grid.IdxZ / g.Heads, zh = Grid.IdxZ % g.Heads;
+        long oa = zb * g.BatchA + zh * g.HeadA, ob = zb * g.BatchB + zh * g.HeadB, oc = zb * g.BatchC + zh * g.HeadC;
+        int kBegin = g.Causal == GemmArgs.UpperA ? m0 / TileK * TileK : 0;
+        int kEnd = g.Causal == GemmArgs.LowerA && m0 + tileM < g.K ? m0 + tileM : g.K;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (int k0 = 0; k0 < g.K; k0 += TileK)
+        for (int k0 = kBegin; k0 < kEnd; k0 += TileK)
         {
             // load with the unit-stride index fastest, so that neighbouring threads read neighbouring addresses
             for (int idx = tid; idx < tileM * TileK; idx += threads)
@@ -61,7 +89,9 @@ internal sealed class Matmul
                 int mm = g.StrideAM == 1 ? idx % tileM : idx / TileK;
                 int kk = g.StrideAM == 1 ? idx / tileM : idx % TileK;
                 int m = m0 + mm, k = k0 + kk;
-                sa[kk * tileM + mm] = m < g.M && k < g.K ? a[m * g.StrideAM + k * g.StrideAK] : 0f;
+                bool inside = m < g.M && k < g.K
+                    && !(g.Causal == GemmArgs.LowerA && k > m) && !(g.Causal == GemmArgs.UpperA && k < m);
+                sa[kk * tileM + mm] = inside ? a[oa + m * g.StrideAM + k * g.StrideAK] : 0f;
             }
 
             for (int idx = tid; idx < tileN * TileK; idx += threads)
@@ -69,7 +99,7 @@ internal sealed class Matmul
                 int nn = g.StrideBN == 1 ? idx % tileN : idx / TileK;
                 int kk = g.StrideBN == 1 ? idx / tileN : idx % TileK;
                 int n = n0 + nn, k = k0 + kk;
-                sb[kk * tileN + nn] = n < g.N && k < g.K ? b[k * g.StrideBK + n * g.StrideBN] : 0f;
+                sb[kk * tileN + nn] = n < g.N && k < g.K ? b[ob + k * g.StrideBK + n * g.StrideBN] : 0f;
             }
 
             Group.Barrier();
@@ -88,33 +118,34 @@ internal sealed class Matmul
         }
 
         int r = m0 + ty, q = n0 + tx;
-        Store(c, bias, g, r, q, dx, c00, c01, c02, c03);
-        Store(c, bias, g, r + dy, q, dx, c10, c11, c12, c13);
-        Store(c, bias, g, r + 2 * dy, q, dx, c20, c21, c22, c23);
-        Store(c, bias, g, r + 3 * dy, q, dx, c30, c31, c32, c33);
+        Store(c, bias, g, oc, r, q, dx, c00, c01, c02, c03);
+        Store(c, bias, g, oc, r + dy, q, dx, c10, c11, c12, c13);
+        Store(c, bias, g, oc, r + 2 * dy, q, dx, c20, c21, c22, c23);
+        Store(c, bias, g, oc, r + 3 * dy, q, dx, c30, c31, c32, c33);
     }
 
-    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int m, int n, int dx, float v0, float v1, float v2, float v3)
+    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, long oc, int m, int n, int dx, float v0, float v1, float v2, float v3)
     {
         if (m >= g.M)
         {
             return;
         }
 
-        Store(c, bias, g, m, n, v0);
-        Store(c, bias, g, m, n + dx, v1);
-        Store(c, bias, g, m, n + 2 * dx, v2);
-        Store(c, bias, g, m, n + 3 * dx, v3);
+        Store(c, bias, g, oc, m, n, v0);
+        Store(c, bias, g, oc, m, n + dx, v1);
+        Store(c, bias, g, oc, m, n + 2 * dx, v2);
+        Store(c, bias, g, oc, m, n + 3 * dx, v3);
     }
 
-    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, int m, int n, float v)
+    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, long oc, int m, int n, float v)
     {
         if (n >= g.N)
         {
             return;
         }
 
-        long at = m * g.StrideCM + n;
+        long at = oc + m * g.StrideCM + n;
+        v *= g.Alpha;
         if (g.HasBias != 0)
         {
             v += bias[n];
@@ -141,9 +172,9 @@ internal sealed class Matmul
         var args = new GemmArgs
         {
             M = rows, N = oc, K = c, StrideAM = c, StrideAK = 1, StrideBK = 1, StrideBN = c, StrideCM = oc,
-            Accumulate = 0, HasBias = bias is null ? 0 : 1,
+            Accumulate = 0, HasBias = bias is null ? 0 : 1, Alpha = 1f, Heads = 1,
         };
-        _gemm(s, Config(rows, oc), input, weight, output, bias ?? output, args);
+        _gemm(s, Config(rows, oc, 1), input, weight, output, bias ?? output, args);
     }
 
     public void Backward(AcceleratorStream s, ArrayView<float> dOutput, ArrayView<float> input, ArrayView<float> weight,
@@ -158,13 +189,15 @@ internal sealed class Matmul
             var dx = new GemmArgs
             {
                 M = rows, N = c, K = oc, StrideAM = oc, StrideAK = 1, StrideBK = c, StrideBN = 1, StrideCM = c, Accumulate = 1,
+                Alpha = 1f, Heads = 1,
             };
-            _gemm(s, Config(rows, c), dOutput, weight, dInput, dInput, dx);
+            _gemm(s, Config(rows, c, 1), dOutput, weight, dInput, dInput, dx);
             var dw = new GemmArgs
             {
                 M = oc, N = c, K = rows, StrideAM = 1, StrideAK = oc, StrideBK = c, StrideBN = 1, StrideCM = c, Accumulate = 1,
+                Alpha = 1f, Heads = 1,
             };
-            _gemm(s, Config(oc, c), dOutput, input, dWeight, dWeight, dw);
+            _gemm(s, Config(oc, c, 1), dOutput, input, dWeight, dWeight, dw);
         }
 
         if (dBias is { } db)
@@ -173,9 +206,13 @@ internal sealed class Matmul
         }
     }
 
-    private KernelConfig Config(int m, int n)
+    /// <summary>Runs a batched GEMM of <paramref name="batches"/> = B·Heads problems (attention's per-head products).</summary>
+    public void Batched(AcceleratorStream s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs args, int batches) =>
+        _gemm(s, Config(args.M, args.N, batches), a, b, c, c, args);
+
+    private KernelConfig Config(int m, int n, int batches)
     {
         int t = _shape.TileThreads, tile = 4 * t;
-        return new KernelConfig(new Index2D((n + tile - 1) / tile, (m + tile - 1) / tile), new Index2D(t, t));
+        return new KernelConfig(new Index3D((n + tile - 1) / tile, (m + tile - 1) / tile, batches), new Index3D(t, t, 1));
     }
 }

@@ -24,9 +24,10 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (kernel compilation, first allocations).", DefaultValueFactory = _ => 2 };
+        var profile = new Option<bool>("--profile") { Description = "Also time each op (synchronizing around every op) and print a table." };
         var command = new Command("bench", "Time training steps: median ms/step, tokens/s and model FLOP/s.")
         {
-            model, batch, seq, backend, matmul, threads, steps, warmup,
+            model, batch, seq, backend, matmul, threads, steps, warmup, profile,
         };
 
         command.SetAction(parse =>
@@ -47,7 +48,7 @@ internal static class BenchCommand
                     throw new UsageException($"--threads: must be positive, got {th}.");
                 }
 
-                return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w);
+                return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w, parse.GetValue(profile));
             }
             catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
             {
@@ -61,7 +62,7 @@ internal static class BenchCommand
     private static int Positive(int value, string flag) =>
         value > 0 ? value : throw new UsageException($"{flag}: must be positive, got {value}.");
 
-    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, int? threads, int steps, int warmup)
+    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, int? threads, int steps, int warmup, bool profile)
     {
         Gpt2Config config;
         bool fromFile = File.Exists(modelArg);
@@ -79,7 +80,8 @@ internal static class BenchCommand
             throw new UsageException($"--seq: {t} exceeds the model's maxT {config.MaxSequenceLength}.");
         }
 
-        using var be = Cli.Backends.Create(backendName, threads, matmul);
+        var device = Cli.Backends.Create(backendName, threads, matmul);
+        using var be = profile ? new TimedBackend(device) : device;
         using var gpt = fromFile ? Gpt2Model.Load(modelArg, be) : Gpt2Model.CreateRandom(config, be);
         using var adamw = new AdamW(gpt, new AdamWOptions { WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f });
         var rng = new Random(1337);
@@ -91,6 +93,11 @@ internal static class BenchCommand
         var times = new List<double>();
         for (int step = 0; step < warmup + steps; step++)
         {
+            if (step == warmup && be is TimedBackend tb)
+            {
+                tb.Reset();
+            }
+
             var clock = Stopwatch.StartNew();
             float loss = gpt.Forward(inputs, targets, b, t);
             gpt.ZeroGrad();
@@ -110,12 +117,22 @@ internal static class BenchCommand
 
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        string memory = be is IlgpuBackend { IsCuda: true } g && g.DeviceMemoryUsed() is long used
+        string memory = device is IlgpuBackend { IsCuda: true } g && g.DeviceMemoryUsed() is long used
             ? string.Create(CultureInfo.InvariantCulture, $", device memory in use {used / (1024.0 * 1024 * 1024):F2} GiB")
             : string.Create(CultureInfo.InvariantCulture, $", process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median {median:F1} ms/step (min {times[0]:F1}, max {times[^1]:F1}, {times.Count} steps), {b * t / (median / 1000):F0} tokens/s, " +
             $"{flopsPerStep / (median / 1000) / 1e12:F2} model TFLOP/s{memory}"));
+        if (be is TimedBackend profiled)
+        {
+            double total = profiled.Times.Values.Sum(v => v.Ms);
+            output.WriteLine($"per op over {steps} steps (synchronized around each op; total {total / steps:F1} ms/step):");
+            foreach (var (op, (calls, ms)) in profiled.Times.OrderByDescending(kv => kv.Value.Ms))
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op,-28} {calls / steps,5} calls/step {ms / steps,9:F2} ms/step {100 * ms / total,5:F1}%"));
+            }
+        }
+
         return ExitCodes.Success;
     }
 

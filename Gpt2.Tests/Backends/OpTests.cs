@@ -100,20 +100,23 @@ public abstract class OpTests
         }
     }
 
-    [Test]
-    public void Attention()
+    // T=37 spans several GEMM tiles of the ILGPU kernels, so the causal tile skipping and K bounds are exercised.
+    [TestCase(2, 5)]
+    [TestCase(1, 37)]
+    public void Attention(int b, int t)
     {
-        float[] qkv = Rand(Rows * 3 * C, 1.5f), dOut = Rand(Rows * C);
-        var o = Poisoned(Rows * C);
-        var att = Poisoned(B * NH * T * T);
-        _backend.AttentionForward(Up(qkv), o, att, B, T, C, NH);
-        AssertClose(Down(o), ReferenceOps.Attention(D(qkv), B, T, C, NH, out double[] refAtt), ForwardTolerance, "output");
+        int rows = b * t;
+        float[] qkv = Rand(rows * 3 * C, 1.5f), dOut = Rand(rows * C);
+        var o = Poisoned(rows * C);
+        var att = Poisoned(b * NH * t * t);
+        _backend.AttentionForward(Up(qkv), o, att, b, t, C, NH);
+        AssertClose(Down(o), ReferenceOps.Attention(D(qkv), b, t, C, NH, out double[] refAtt), ForwardTolerance, "output");
         AssertClose(Down(att), refAtt, ForwardTolerance, "attention (zero above the diagonal)");
 
-        float[] prior = Rand(Rows * 3 * C);
+        float[] prior = Rand(rows * 3 * C);
         var dQkv = Up(prior);
-        _backend.AttentionBackward(Up(dOut), Up(qkv), att, dQkv, B, T, C, NH);
-        AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, B, T, C, NH, out _), dOut, "dQkv");
+        _backend.AttentionBackward(Up(dOut), Up(qkv), att, dQkv, b, t, C, NH);
+        AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, b, t, C, NH, out _), dOut, "dQkv");
     }
 
     [Test]

@@ -43,10 +43,11 @@ for f in Gpt2.Tests/Fixtures/*/; do
   name=$(basename "$f")
   for mm in kernel cublas; do
     timeout 90 "$app" verify --backend ilgpu-cuda --matmul "$mm" --model "$f/model.bin" --state "$f/state.bin" \
-      --expected-losses "$f/losses.txt" --expected-model "$f/model_final.bin" > "$OUT/verify-$name-$mm.txt" 2>&1
+      --expected-losses "$f/losses.txt" --expected-model "$f/model_final.bin" > /tmp/verify.txt 2>&1
     rc=$?
-    echo "$name $mm: rc=$rc $(tail -1 "$OUT/verify-$name-$mm.txt")"
-    [ $rc -ne 0 ] && grep -E "FAIL|rror|xception" "$OUT/verify-$name-$mm.txt" | head -8
+    echo "$name $mm: rc=$rc $(tail -1 /tmp/verify.txt)"
+    [ $rc -ne 0 ] && grep -E "FAIL|rror|xception" /tmp/verify.txt | head -8
+    { echo "### $name $mm"; cat /tmp/verify.txt; } >> "$OUT/verify-fixtures.txt"
   done
 done
 
@@ -55,15 +56,20 @@ rm -rf /tmp/d12
 timeout 200 python3 tools/reference/gpt2_reference.py --descriptor d12 --batch 4 --seq 64 --seed 7 --device cuda --out /tmp/d12
 for mm in kernel cublas; do
   timeout 120 "$app" verify --backend ilgpu-cuda --matmul "$mm" --model /tmp/d12/model.bin --state /tmp/d12/state.bin \
-    --expected-losses /tmp/d12/losses.txt --expected-model /tmp/d12/model_final.bin > "$OUT/verify-d12-$mm.txt" 2>&1
-  echo "d12 $mm: rc=$? $(tail -1 "$OUT/verify-d12-$mm.txt")"
+    --expected-losses /tmp/d12/losses.txt --expected-model /tmp/d12/model_final.bin > /tmp/verify.txt 2>&1
+  echo "d12 $mm: rc=$?"
+  cat /tmp/verify.txt
 done
 
 phase "training throughput, d12, T=1024"
+for mm in kernel cublas-tf32; do
+  timeout 150 "$app" bench -e d12 -b 8 -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
+  echo "ours B=8 $mm, profiled: rc=$?"; grep -A40 "^median" /tmp/bench.txt
+done
 for b in 8 16; do
   for mm in kernel cublas cublas-tf32; do
-    timeout 150 "$app" bench -e d12 -b "$b" -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 5 --warmup 2 > "$OUT/bench-b$b-$mm.txt" 2>&1
-    echo "ours B=$b $mm: rc=$? $(tail -1 "$OUT/bench-b$b-$mm.txt")"
+    timeout 150 "$app" bench -e d12 -b "$b" -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 5 --warmup 2 > /tmp/bench.txt 2>&1
+    echo "ours B=$b $mm: rc=$? $(tail -1 /tmp/bench.txt)"
   done
 done
 
