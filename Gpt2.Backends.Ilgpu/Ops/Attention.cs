@@ -68,7 +68,10 @@ internal sealed class Attention : IDisposable
         }
     }
 
-    /// <summary>One warp per row: dScore = att ⊙ (dAtt − Σ att·dAtt) · scale, in place over dAtt (linear in T).</summary>
+    /// <summary>
+    /// One warp per row: dScore = att ⊙ (dAtt − Σ att·dAtt) · scale, in place over dAtt (linear in T); zeros above the
+    /// diagonal, so that the products that read it need no mask.
+    /// </summary>
     public static void DScoresKernel(ArrayView<float> attention, ArrayView<float> dAttention, AttentionArgs a)
     {
         int row = Grid.IdxX * (Group.DimX / Warp.WarpSize) + Warp.WarpIdx;
@@ -86,9 +89,9 @@ internal sealed class Attention : IDisposable
         }
 
         w = Reduce.WarpSum(w);
-        for (int t2 = Warp.LaneIdx; t2 <= t; t2 += Warp.WarpSize)
+        for (int t2 = Warp.LaneIdx; t2 < a.T; t2 += Warp.WarpSize)
         {
-            dAttention[r + t2] = attention[r + t2] * (dAttention[r + t2] - w) * a.Scale;
+            dAttention[r + t2] = t2 <= t ? attention[r + t2] * (dAttention[r + t2] - w) * a.Scale : 0f;
         }
     }
 

@@ -66,6 +66,7 @@ internal static class VerifyCommand
         var state = DebugState.Read(statePath, config);
         double[]? expectedLosses = expectedLossesPath is null ? null : Verifier.ReadLosses(expectedLossesPath);
         float[]? expectedParameters = null;
+        float[]? initialParameters = null;
         if (expectedModelPath is not null)
         {
             var (expectedConfig, _, parameters) = ModelFile.Read(expectedModelPath);
@@ -75,6 +76,7 @@ internal static class VerifyCommand
             }
 
             expectedParameters = parameters;
+            initialParameters = ModelFile.Read(modelPath).Parameters;
         }
 
         using var be = Cli.Backends.Create(backendName, threads, matmul);
@@ -105,7 +107,7 @@ internal static class VerifyCommand
 
         if (expectedParameters is not null)
         {
-            checks.AddRange(verifier.CheckParameters(gpt, expectedParameters));
+            checks.AddRange(verifier.CheckParameters(gpt, initialParameters!, expectedParameters));
         }
 
         if (dumpLossesPath is not null)

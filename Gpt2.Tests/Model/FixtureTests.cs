@@ -37,7 +37,8 @@ public sealed class FixtureTests(string fixture, string backendName)
         var lossChecks = verifier.CheckLosses(losses, Verifier.ReadLosses(TestData.Fixture(fixture, "losses.txt")));
         Assert.That(lossChecks.Where(x => !x.Ok).Select(x => $"{x.Name}: {x.MaxAbsError:E2}"), Is.Empty);
         var expected = ModelFile.Read(TestData.Fixture(fixture, "model_final.bin")).Parameters;
-        var paramChecks = verifier.CheckParameters(model, expected);
+        var initial = ModelFile.Read(TestData.Fixture(fixture, "model.bin")).Parameters;
+        var paramChecks = verifier.CheckParameters(model, initial, expected);
         Assert.That(paramChecks.Where(x => !x.Ok).Select(x => $"{x.Name}: {x.MaxAbsError:E2}"), Is.Empty);
     }
 }

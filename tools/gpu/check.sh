@@ -62,15 +62,12 @@ for mm in kernel cublas; do
 done
 
 phase "training throughput, d12, T=1024"
-for mm in kernel cublas-tf32; do
-  timeout 150 "$app" bench -e d12 -b 8 -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
-  echo "ours B=8 $mm, profiled: rc=$?"; grep -A40 "^median" /tmp/bench.txt
-done
-for b in 8 16; do
-  for mm in kernel cublas cublas-tf32; do
-    timeout 150 "$app" bench -e d12 -b "$b" -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 5 --warmup 2 > /tmp/bench.txt 2>&1
-    echo "ours B=$b $mm: rc=$? $(tail -1 /tmp/bench.txt)"
-  done
+timeout 100 "$app" bench -e d12 -b 8 -t 1024 --backend ilgpu-cuda --matmul cublas-tf32 --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
+echo "ours B=8 cublas-tf32, profiled: rc=$?"; grep -A40 "^median" /tmp/bench.txt
+for run in "8 kernel" "8 cublas" "8 cublas-tf32" "16 cublas-tf32" "24 cublas-tf32"; do
+  set -- $run
+  timeout 100 "$app" bench -e d12 -b "$1" -t 1024 --backend ilgpu-cuda --matmul "$2" --steps 4 --warmup 1 > /tmp/bench.txt 2>&1
+  echo "ours B=$1 $2: rc=$? $(tail -1 /tmp/bench.txt)"
 done
 
 phase done
