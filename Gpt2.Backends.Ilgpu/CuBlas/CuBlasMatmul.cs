@@ -40,31 +40,5 @@ internal sealed unsafe class CuBlasMatmul : IDisposable
             &beta, c.LoadEffectiveAddressAsPtr(), CuBlasNative.R32F, ldc, _compute, CuBlasNative.GemmDefault), "cublasGemmEx");
     }
 
-    /// <summary>
-    /// A batched product in the ILGPU GEMM's terms (row-major, strided), one strided-batched call per b over its heads.
-    /// cuBLAS computes every element, so operands must hold zeros where a causal mask applies.
-    /// </summary>
-    public void Batched(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, Ops.GemmArgs g, int batches)
-    {
-        // Row-major C (M×N) = A·B is column-major Cᵀ (N×M) = Bᵀ·Aᵀ: cuBLAS's first operand is our B, its second our A.
-        (int opB, long ldb) = g.StrideBN == 1 ? (CuBlasNative.OpN, g.StrideBK) : (CuBlasNative.OpT, g.StrideBN);
-        (int opA, long lda) = g.StrideAK == 1 ? (CuBlasNative.OpN, g.StrideAM) : (CuBlasNative.OpT, g.StrideAK);
-        if ((g.StrideBN != 1 && g.StrideBK != 1) || (g.StrideAK != 1 && g.StrideAM != 1))
-        {
-            throw new InvalidOperationException("cuBLAS needs a unit stride in each operand.");
-        }
-
-        float alpha = g.Alpha, beta = g.Accumulate != 0 ? 1f : 0f;
-        IntPtr pa = a.LoadEffectiveAddressAsPtr(), pb = b.LoadEffectiveAddressAsPtr(), pc = c.LoadEffectiveAddressAsPtr();
-        for (int bi = 0; bi < batches / g.Heads; bi++)
-        {
-            CuBlasNative.Check(CuBlasNative.GemmStridedBatchedEx(_handle, opB, opA, g.N, g.M, g.K, &alpha,
-                pb + (nint)(bi * g.BatchB * sizeof(float)), CuBlasNative.R32F, (int)ldb, g.HeadB,
-                pa + (nint)(bi * g.BatchA * sizeof(float)), CuBlasNative.R32F, (int)lda, g.HeadA, &beta,
-                pc + (nint)(bi * g.BatchC * sizeof(float)), CuBlasNative.R32F, (int)g.StrideCM, g.HeadC,
-                g.Heads, _compute, CuBlasNative.GemmDefault), "cublasGemmStridedBatchedEx");
-        }
-    }
-
     public void Dispose() => CuBlasNative.Destroy(_handle);
 }

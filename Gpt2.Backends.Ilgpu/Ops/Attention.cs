@@ -70,7 +70,7 @@ internal sealed class Attention : IDisposable
 
     /// <summary>
     /// One warp per row: dScore = att ⊙ (dAtt − Σ att·dAtt) · scale, in place over dAtt (linear in T); zeros above the
-    /// diagonal, so that the products that read it need no mask.
+    /// diagonal, which the GEMM skipped, so the scratch never holds stale values.
     /// </summary>
     public static void DScoresKernel(ArrayView<float> attention, ArrayView<float> dAttention, AttentionArgs a)
     {

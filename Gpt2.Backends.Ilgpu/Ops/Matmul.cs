@@ -207,17 +207,9 @@ internal sealed class Matmul
     }
 
     /// <summary>Runs a batched GEMM of <paramref name="batches"/> = B·Heads problems (attention's per-head products).</summary>
-    /// <remarks>With a cuBLAS engine the mask-aware tile skipping is lost, so operands must be zero where the mask applies.</remarks>
-    public void Batched(AcceleratorStream s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs args, int batches)
-    {
-        if (_cublas is not null)
-        {
-            _cublas.Batched(a, b, c, args, batches);
-            return;
-        }
-
+    /// <remarks>Always the ILGPU kernel, which skips what the causal mask makes zero, whatever the matmul engine.</remarks>
+    public void Batched(AcceleratorStream s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs args, int batches) =>
         _gemm(s, Config(args.M, args.N, batches), a, b, c, c, args);
-    }
 
     private KernelConfig Config(int m, int n, int batches)
     {
