@@ -35,21 +35,21 @@ public sealed unsafe class CpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void Upload<T>(ReadOnlySpan<T> source, DeviceView<T> destination) where T : unmanaged
     {
-        SameLength(source.Length, destination.Length, nameof(source));
+        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         source.CopyTo(new Span<T>(Ptr(destination), source.Length));
     }
 
     /// <inheritdoc/>
     public void Download<T>(DeviceView<T> source, Span<T> destination) where T : unmanaged
     {
-        SameLength(destination.Length, source.Length, nameof(destination));
+        OpShapes.SameLength(destination.Length, source.Length, nameof(destination));
         new ReadOnlySpan<T>(Ptr(source), destination.Length).CopyTo(destination);
     }
 
     /// <inheritdoc/>
     public void Copy<T>(DeviceView<T> source, DeviceView<T> destination) where T : unmanaged
     {
-        SameLength(source.Length, destination.Length, nameof(source));
+        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         Buffer.MemoryCopy(Ptr(source), Ptr(destination), destination.Length * sizeof(T), source.Length * sizeof(T));
     }
 
@@ -75,10 +75,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void EncoderForward(DeviceView<int> tokens, DeviceView<float> tokenEmbedding, DeviceView<float> positionEmbedding,
         DeviceView<float> output, int batchSize, int sequenceLength, int channels)
     {
-        long bt = (long)batchSize * sequenceLength;
-        Need(tokens, bt, nameof(tokens));
-        AtLeast(positionEmbedding, (long)sequenceLength * channels, nameof(positionEmbedding));
-        Need(output, bt * channels, nameof(output));
+        OpShapes.EncoderForward(tokens, tokenEmbedding, positionEmbedding, output, batchSize, sequenceLength, channels);
         Encoder.Forward(_parallel, Ptr(tokens), Ptr(tokenEmbedding), Ptr(positionEmbedding), Ptr(output), batchSize, sequenceLength, channels);
     }
 
@@ -86,10 +83,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void EncoderBackward(DeviceView<float> dOutput, DeviceView<int> tokens, DeviceView<float> dTokenEmbedding,
         DeviceView<float> dPositionEmbedding, int batchSize, int sequenceLength, int channels)
     {
-        long bt = (long)batchSize * sequenceLength;
-        Need(dOutput, bt * channels, nameof(dOutput));
-        Need(tokens, bt, nameof(tokens));
-        AtLeast(dPositionEmbedding, (long)sequenceLength * channels, nameof(dPositionEmbedding));
+        OpShapes.EncoderBackward(dOutput, tokens, dTokenEmbedding, dPositionEmbedding, batchSize, sequenceLength, channels);
         Encoder.Backward(_parallel, Ptr(dOutput), Ptr(tokens), Ptr(dTokenEmbedding), Ptr(dPositionEmbedding), batchSize, sequenceLength, channels);
     }
 
@@ -97,13 +91,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void LayerNormForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float> bias,
         DeviceView<float> output, DeviceView<float> mean, DeviceView<float> reciprocalStd, int rows, int channels)
     {
-        long n = (long)rows * channels;
-        Need(input, n, nameof(input));
-        Need(weight, channels, nameof(weight));
-        Need(bias, channels, nameof(bias));
-        Need(output, n, nameof(output));
-        Need(mean, rows, nameof(mean));
-        Need(reciprocalStd, rows, nameof(reciprocalStd));
+        OpShapes.LayerNormForward(input, weight, bias, output, mean, reciprocalStd, rows, channels);
         LayerNorm.Forward(_parallel, Ptr(input), Ptr(weight), Ptr(bias), Ptr(output), Ptr(mean), Ptr(reciprocalStd), rows, channels);
     }
 
@@ -112,15 +100,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
         DeviceView<float> mean, DeviceView<float> reciprocalStd, DeviceView<float> dInput, DeviceView<float> dWeight,
         DeviceView<float> dBias, int rows, int channels)
     {
-        long n = (long)rows * channels;
-        Need(dOutput, n, nameof(dOutput));
-        Need(input, n, nameof(input));
-        Need(weight, channels, nameof(weight));
-        Need(mean, rows, nameof(mean));
-        Need(reciprocalStd, rows, nameof(reciprocalStd));
-        Need(dInput, n, nameof(dInput));
-        Need(dWeight, channels, nameof(dWeight));
-        Need(dBias, channels, nameof(dBias));
+        OpShapes.LayerNormBackward(dOutput, input, weight, mean, reciprocalStd, dInput, dWeight, dBias, rows, channels);
         LayerNorm.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(mean), Ptr(reciprocalStd),
             Ptr(dInput), Ptr(dWeight), Ptr(dBias), rows, channels);
     }
@@ -129,13 +109,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void MatmulForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float>? bias,
         DeviceView<float> output, int rows, int channels, int outputChannels)
     {
-        Need(input, (long)rows * channels, nameof(input));
-        Need(weight, (long)outputChannels * channels, nameof(weight));
-        Need(output, (long)rows * outputChannels, nameof(output));
+        OpShapes.MatmulForward(input, weight, bias, output, rows, channels, outputChannels);
         float* b = null;
         if (bias is { } bv)
         {
-            Need(bv, outputChannels, nameof(bias));
             b = Ptr(bv);
         }
 
@@ -146,15 +123,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void MatmulBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight,
         DeviceView<float> dInput, DeviceView<float> dWeight, DeviceView<float>? dBias, int rows, int channels, int outputChannels)
     {
-        Need(dOutput, (long)rows * outputChannels, nameof(dOutput));
-        Need(input, (long)rows * channels, nameof(input));
-        Need(weight, (long)outputChannels * channels, nameof(weight));
-        Need(dInput, (long)rows * channels, nameof(dInput));
-        Need(dWeight, (long)outputChannels * channels, nameof(dWeight));
+        OpShapes.MatmulBackward(dOutput, input, weight, dInput, dWeight, dBias, rows, channels, outputChannels);
         float* db = null;
         if (dBias is { } dbv)
         {
-            Need(dbv, outputChannels, nameof(dBias));
             db = Ptr(dbv);
         }
 
@@ -165,11 +137,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void AttentionForward(DeviceView<float> qkv, DeviceView<float> output, DeviceView<float> attention,
         int batchSize, int sequenceLength, int channels, int heads)
     {
-        CheckHeads(channels, heads);
-        long bt = (long)batchSize * sequenceLength;
-        Need(qkv, bt * 3 * channels, nameof(qkv));
-        Need(output, bt * channels, nameof(output));
-        Need(attention, bt * heads * sequenceLength, nameof(attention));
+        OpShapes.AttentionForward(qkv, output, attention, batchSize, sequenceLength, channels, heads);
         Attention.Forward(_parallel, Ptr(qkv), Ptr(output), Ptr(attention), batchSize, sequenceLength, channels, heads);
     }
 
@@ -177,47 +145,35 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention,
         DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads)
     {
-        CheckHeads(channels, heads);
-        long bt = (long)batchSize * sequenceLength;
-        Need(dOutput, bt * channels, nameof(dOutput));
-        Need(qkv, bt * 3 * channels, nameof(qkv));
-        Need(attention, bt * heads * sequenceLength, nameof(attention));
-        Need(dQkv, bt * 3 * channels, nameof(dQkv));
+        OpShapes.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads);
         Attention.Backward(_parallel, Ptr(dOutput), Ptr(qkv), Ptr(attention), Ptr(dQkv), batchSize, sequenceLength, channels, heads);
     }
 
     /// <inheritdoc/>
     public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count)
     {
-        Need(input, count, nameof(input));
-        Need(output, count, nameof(output));
+        OpShapes.GeluForward(input, output, count);
         Gelu.Forward(_parallel, Ptr(input), Ptr(output), count);
     }
 
     /// <inheritdoc/>
     public void GeluBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> dInput, long count)
     {
-        Need(dOutput, count, nameof(dOutput));
-        Need(input, count, nameof(input));
-        Need(dInput, count, nameof(dInput));
+        OpShapes.GeluBackward(dOutput, input, dInput, count);
         Gelu.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(dInput), count);
     }
 
     /// <inheritdoc/>
     public void ResidualForward(DeviceView<float> a, DeviceView<float> b, DeviceView<float> output, long count)
     {
-        Need(a, count, nameof(a));
-        Need(b, count, nameof(b));
-        Need(output, count, nameof(output));
+        OpShapes.ResidualForward(a, b, output, count);
         Residual.Forward(_parallel, Ptr(a), Ptr(b), Ptr(output), count);
     }
 
     /// <inheritdoc/>
     public void ResidualBackward(DeviceView<float> dOutput, DeviceView<float> dA, DeviceView<float> dB, long count)
     {
-        Need(dOutput, count, nameof(dOutput));
-        Need(dA, count, nameof(dA));
-        Need(dB, count, nameof(dB));
+        OpShapes.ResidualBackward(dOutput, dA, dB, count);
         Residual.Backward(_parallel, Ptr(dOutput), Ptr(dA), Ptr(dB), count);
     }
 
@@ -225,11 +181,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void SoftmaxCrossEntropyForward(DeviceView<float> logits, DeviceView<int> targets, DeviceView<float> probabilities,
         DeviceView<float> losses, int rows, int vocabularySize, int paddedVocabularySize)
     {
-        CheckVocabulary(vocabularySize, paddedVocabularySize);
-        Need(logits, (long)rows * paddedVocabularySize, nameof(logits));
-        Need(targets, rows, nameof(targets));
-        Need(probabilities, (long)rows * paddedVocabularySize, nameof(probabilities));
-        Need(losses, rows, nameof(losses));
+        OpShapes.SoftmaxCrossEntropyForward(logits, targets, probabilities, losses, rows, vocabularySize, paddedVocabularySize);
         CheckTargets(targets, vocabularySize);
         SoftmaxCrossEntropy.Forward(_parallel, Ptr(logits), Ptr(targets), Ptr(probabilities), Ptr(losses), rows, vocabularySize, paddedVocabularySize);
     }
@@ -238,10 +190,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void SoftmaxCrossEntropyBackward(DeviceView<float> probabilities, DeviceView<int> targets, DeviceView<float> dLogits,
         float lossScale, int rows, int vocabularySize, int paddedVocabularySize)
     {
-        CheckVocabulary(vocabularySize, paddedVocabularySize);
-        Need(probabilities, (long)rows * paddedVocabularySize, nameof(probabilities));
-        Need(targets, rows, nameof(targets));
-        Need(dLogits, (long)rows * paddedVocabularySize, nameof(dLogits));
+        OpShapes.SoftmaxCrossEntropyBackward(probabilities, targets, dLogits, lossScale, rows, vocabularySize, paddedVocabularySize);
         CheckTargets(targets, vocabularySize);
         SoftmaxCrossEntropy.Backward(_parallel, Ptr(probabilities), Ptr(targets), Ptr(dLogits), lossScale, rows, vocabularySize, paddedVocabularySize);
     }
@@ -250,18 +199,15 @@ public sealed unsafe class CpuBackend : IComputeBackend
     public void AdamWUpdate(DeviceView<float> gradients, DeviceView<float> parameters, DeviceView<float> firstMoment,
         DeviceView<float> secondMoment, AdamWStep step)
     {
+        OpShapes.AdamWUpdate(gradients, parameters, firstMoment, secondMoment, step);
         long n = parameters.Length;
-        Need(gradients, n, nameof(gradients));
-        Need(firstMoment, n, nameof(firstMoment));
-        Need(secondMoment, n, nameof(secondMoment));
-        ArgumentOutOfRangeException.ThrowIfLessThan(step.Step, 1, nameof(step));
         Ops.AdamW.Update(_parallel, Ptr(gradients), Ptr(parameters), Ptr(firstMoment), Ptr(secondMoment), n, step);
     }
 
     /// <inheritdoc/>
     public void SumOfSquares(DeviceView<float> values, DeviceView<float> result)
     {
-        Need(result, 1, nameof(result));
+        OpShapes.SumOfSquares(values, result);
         *Ptr(result) = Ops.SumOfSquares.Compute(_parallel, Ptr(values), values.Length);
     }
 
@@ -281,45 +227,10 @@ public sealed unsafe class CpuBackend : IComputeBackend
         return buffer.Pointer + view.Offset;
     }
 
-    private static void Need<T>(DeviceView<T> view, long length, string name) where T : unmanaged
-    {
-        if (view.Length != length)
-        {
-            throw new ArgumentException($"Expected {length} elements for this shape, got {view.Length}.", name);
-        }
-    }
 
-    private static void AtLeast<T>(DeviceView<T> view, long length, string name) where T : unmanaged
-    {
-        if (view.Length < length)
-        {
-            throw new ArgumentException($"Expected at least {length} elements for this shape, got {view.Length}.", name);
-        }
-    }
 
-    private static void SameLength(long a, long b, string name)
-    {
-        if (a != b)
-        {
-            throw new ArgumentException($"Lengths differ: {a} and {b}.", name);
-        }
-    }
 
-    private static void CheckHeads(int channels, int heads)
-    {
-        if (heads <= 0 || channels % heads != 0)
-        {
-            throw new ArgumentException($"The head count {heads} must divide the channel count {channels}.", nameof(heads));
-        }
-    }
 
-    private static void CheckVocabulary(int vocabularySize, int paddedVocabularySize)
-    {
-        if (vocabularySize <= 0 || paddedVocabularySize < vocabularySize)
-        {
-            throw new ArgumentException($"Invalid vocabulary V={vocabularySize}, Vp={paddedVocabularySize}.", nameof(paddedVocabularySize));
-        }
-    }
 
     private void CheckTargets(DeviceView<int> targets, int vocabularySize)
     {

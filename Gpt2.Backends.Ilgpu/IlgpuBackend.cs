@@ -100,7 +100,7 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void Upload<T>(ReadOnlySpan<T> source, DeviceView<T> destination) where T : unmanaged
     {
-        SameLength(source.Length, destination.Length, nameof(source));
+        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         if (source.Length > 0)
         {
             View(destination).CopyFromCPU(_stream, ref MemoryMarshal.GetReference(source), source.Length);
@@ -110,7 +110,7 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void Download<T>(DeviceView<T> source, Span<T> destination) where T : unmanaged
     {
-        SameLength(destination.Length, source.Length, nameof(destination));
+        OpShapes.SameLength(destination.Length, source.Length, nameof(destination));
         if (destination.Length > 0)
         {
             View(source).CopyToCPU(_stream, ref MemoryMarshal.GetReference(destination), destination.Length);
@@ -120,7 +120,7 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <inheritdoc/>
     public void Copy<T>(DeviceView<T> source, DeviceView<T> destination) where T : unmanaged
     {
-        SameLength(source.Length, destination.Length, nameof(source));
+        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         View(source).CopyTo(_stream, View(destination));
     }
 
@@ -134,10 +134,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void EncoderForward(DeviceView<int> tokens, DeviceView<float> tokenEmbedding, DeviceView<float> positionEmbedding,
         DeviceView<float> output, int batchSize, int sequenceLength, int channels)
     {
-        long bt = (long)batchSize * sequenceLength;
-        Need(tokens, bt, nameof(tokens));
-        AtLeast(positionEmbedding, (long)sequenceLength * channels, nameof(positionEmbedding));
-        Need(output, bt * channels, nameof(output));
+        OpShapes.EncoderForward(tokens, tokenEmbedding, positionEmbedding, output, batchSize, sequenceLength, channels);
         _encoder.Forward(_stream, View(tokens), View(tokenEmbedding), View(positionEmbedding), View(output), batchSize, sequenceLength, channels);
     }
 
@@ -145,10 +142,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void EncoderBackward(DeviceView<float> dOutput, DeviceView<int> tokens, DeviceView<float> dTokenEmbedding,
         DeviceView<float> dPositionEmbedding, int batchSize, int sequenceLength, int channels)
     {
-        long bt = (long)batchSize * sequenceLength;
-        Need(dOutput, bt * channels, nameof(dOutput));
-        Need(tokens, bt, nameof(tokens));
-        AtLeast(dPositionEmbedding, (long)sequenceLength * channels, nameof(dPositionEmbedding));
+        OpShapes.EncoderBackward(dOutput, tokens, dTokenEmbedding, dPositionEmbedding, batchSize, sequenceLength, channels);
         _encoder.Backward(_stream, View(dOutput), View(tokens), View(dTokenEmbedding), View(dPositionEmbedding), batchSize, sequenceLength, channels);
     }
 
@@ -156,13 +150,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void LayerNormForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float> bias,
         DeviceView<float> output, DeviceView<float> mean, DeviceView<float> reciprocalStd, int rows, int channels)
     {
-        long n = (long)rows * channels;
-        Need(input, n, nameof(input));
-        Need(weight, channels, nameof(weight));
-        Need(bias, channels, nameof(bias));
-        Need(output, n, nameof(output));
-        Need(mean, rows, nameof(mean));
-        Need(reciprocalStd, rows, nameof(reciprocalStd));
+        OpShapes.LayerNormForward(input, weight, bias, output, mean, reciprocalStd, rows, channels);
         _layerNorm.Forward(_stream, View(input), View(weight), View(bias), View(output), View(mean), View(reciprocalStd), rows, channels);
     }
 
@@ -171,15 +159,7 @@ public sealed class IlgpuBackend : IComputeBackend
         DeviceView<float> mean, DeviceView<float> reciprocalStd, DeviceView<float> dInput, DeviceView<float> dWeight,
         DeviceView<float> dBias, int rows, int channels)
     {
-        long n = (long)rows * channels;
-        Need(dOutput, n, nameof(dOutput));
-        Need(input, n, nameof(input));
-        Need(weight, channels, nameof(weight));
-        Need(mean, rows, nameof(mean));
-        Need(reciprocalStd, rows, nameof(reciprocalStd));
-        Need(dInput, n, nameof(dInput));
-        Need(dWeight, channels, nameof(dWeight));
-        Need(dBias, channels, nameof(dBias));
+        OpShapes.LayerNormBackward(dOutput, input, weight, mean, reciprocalStd, dInput, dWeight, dBias, rows, channels);
         _layerNorm.Backward(_stream, View(dOutput), View(input), View(weight), View(mean), View(reciprocalStd),
             View(dInput), View(dWeight), View(dBias), rows, channels);
     }
@@ -188,13 +168,10 @@ public sealed class IlgpuBackend : IComputeBackend
     public void MatmulForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float>? bias,
         DeviceView<float> output, int rows, int channels, int outputChannels)
     {
-        Need(input, (long)rows * channels, nameof(input));
-        Need(weight, (long)outputChannels * channels, nameof(weight));
-        Need(output, (long)rows * outputChannels, nameof(output));
+        OpShapes.MatmulForward(input, weight, bias, output, rows, channels, outputChannels);
         ArrayView<float>? b = null;
         if (bias is { } bv)
         {
-            Need(bv, outputChannels, nameof(bias));
             b = View(bv);
         }
 
@@ -205,15 +182,10 @@ public sealed class IlgpuBackend : IComputeBackend
     public void MatmulBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight,
         DeviceView<float> dInput, DeviceView<float> dWeight, DeviceView<float>? dBias, int rows, int channels, int outputChannels)
     {
-        Need(dOutput, (long)rows * outputChannels, nameof(dOutput));
-        Need(input, (long)rows * channels, nameof(input));
-        Need(weight, (long)outputChannels * channels, nameof(weight));
-        Need(dInput, (long)rows * channels, nameof(dInput));
-        Need(dWeight, (long)outputChannels * channels, nameof(dWeight));
+        OpShapes.MatmulBackward(dOutput, input, weight, dInput, dWeight, dBias, rows, channels, outputChannels);
         ArrayView<float>? db = null;
         if (dBias is { } dbv)
         {
-            Need(dbv, outputChannels, nameof(dBias));
             db = View(dbv);
         }
 
@@ -224,11 +196,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void AttentionForward(DeviceView<float> qkv, DeviceView<float> output, DeviceView<float> attention,
         int batchSize, int sequenceLength, int channels, int heads)
     {
-        CheckHeads(channels, heads);
-        long bt = (long)batchSize * sequenceLength;
-        Need(qkv, bt * 3 * channels, nameof(qkv));
-        Need(output, bt * channels, nameof(output));
-        Need(attention, bt * heads * sequenceLength, nameof(attention));
+        OpShapes.AttentionForward(qkv, output, attention, batchSize, sequenceLength, channels, heads);
         _attention.Forward(_stream, View(qkv), View(output), View(attention), batchSize, sequenceLength, channels, heads);
     }
 
@@ -236,47 +204,35 @@ public sealed class IlgpuBackend : IComputeBackend
     public void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention,
         DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads)
     {
-        CheckHeads(channels, heads);
-        long bt = (long)batchSize * sequenceLength;
-        Need(dOutput, bt * channels, nameof(dOutput));
-        Need(qkv, bt * 3 * channels, nameof(qkv));
-        Need(attention, bt * heads * sequenceLength, nameof(attention));
-        Need(dQkv, bt * 3 * channels, nameof(dQkv));
+        OpShapes.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads);
         _attention.Backward(_stream, View(dOutput), View(qkv), View(attention), View(dQkv), batchSize, sequenceLength, channels, heads);
     }
 
     /// <inheritdoc/>
     public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count)
     {
-        Need(input, count, nameof(input));
-        Need(output, count, nameof(output));
+        OpShapes.GeluForward(input, output, count);
         _gelu.Forward(_stream, View(input), View(output), count);
     }
 
     /// <inheritdoc/>
     public void GeluBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> dInput, long count)
     {
-        Need(dOutput, count, nameof(dOutput));
-        Need(input, count, nameof(input));
-        Need(dInput, count, nameof(dInput));
+        OpShapes.GeluBackward(dOutput, input, dInput, count);
         _gelu.Backward(_stream, View(dOutput), View(input), View(dInput), count);
     }
 
     /// <inheritdoc/>
     public void ResidualForward(DeviceView<float> a, DeviceView<float> b, DeviceView<float> output, long count)
     {
-        Need(a, count, nameof(a));
-        Need(b, count, nameof(b));
-        Need(output, count, nameof(output));
+        OpShapes.ResidualForward(a, b, output, count);
         _residual.Forward(_stream, View(a), View(b), View(output), count);
     }
 
     /// <inheritdoc/>
     public void ResidualBackward(DeviceView<float> dOutput, DeviceView<float> dA, DeviceView<float> dB, long count)
     {
-        Need(dOutput, count, nameof(dOutput));
-        Need(dA, count, nameof(dA));
-        Need(dB, count, nameof(dB));
+        OpShapes.ResidualBackward(dOutput, dA, dB, count);
         _residual.Backward(_stream, View(dOutput), View(dA), View(dB), count);
     }
 
@@ -284,11 +240,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void SoftmaxCrossEntropyForward(DeviceView<float> logits, DeviceView<int> targets, DeviceView<float> probabilities,
         DeviceView<float> losses, int rows, int vocabularySize, int paddedVocabularySize)
     {
-        CheckVocabulary(vocabularySize, paddedVocabularySize);
-        Need(logits, (long)rows * paddedVocabularySize, nameof(logits));
-        Need(targets, rows, nameof(targets));
-        Need(probabilities, (long)rows * paddedVocabularySize, nameof(probabilities));
-        Need(losses, rows, nameof(losses));
+        OpShapes.SoftmaxCrossEntropyForward(logits, targets, probabilities, losses, rows, vocabularySize, paddedVocabularySize);
         _softmax.Forward(_stream, View(logits), View(targets), View(probabilities), View(losses), rows, vocabularySize, paddedVocabularySize);
     }
 
@@ -296,10 +248,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public void SoftmaxCrossEntropyBackward(DeviceView<float> probabilities, DeviceView<int> targets, DeviceView<float> dLogits,
         float lossScale, int rows, int vocabularySize, int paddedVocabularySize)
     {
-        CheckVocabulary(vocabularySize, paddedVocabularySize);
-        Need(probabilities, (long)rows * paddedVocabularySize, nameof(probabilities));
-        Need(targets, rows, nameof(targets));
-        Need(dLogits, (long)rows * paddedVocabularySize, nameof(dLogits));
+        OpShapes.SoftmaxCrossEntropyBackward(probabilities, targets, dLogits, lossScale, rows, vocabularySize, paddedVocabularySize);
         _softmax.Backward(_stream, View(probabilities), View(targets), View(dLogits), lossScale, rows, vocabularySize, paddedVocabularySize);
     }
 
@@ -307,18 +256,14 @@ public sealed class IlgpuBackend : IComputeBackend
     public void AdamWUpdate(DeviceView<float> gradients, DeviceView<float> parameters, DeviceView<float> firstMoment,
         DeviceView<float> secondMoment, AdamWStep step)
     {
-        long n = parameters.Length;
-        Need(gradients, n, nameof(gradients));
-        Need(firstMoment, n, nameof(firstMoment));
-        Need(secondMoment, n, nameof(secondMoment));
-        ArgumentOutOfRangeException.ThrowIfLessThan(step.Step, 1, nameof(step));
+        OpShapes.AdamWUpdate(gradients, parameters, firstMoment, secondMoment, step);
         _adamw.Update(_stream, View(gradients), View(parameters), View(firstMoment), View(secondMoment), step);
     }
 
     /// <inheritdoc/>
     public void SumOfSquares(DeviceView<float> values, DeviceView<float> result)
     {
-        Need(result, 1, nameof(result));
+        OpShapes.SumOfSquares(values, result);
         _elementwise.SumOfSquares(_stream, View(values), View(result));
     }
 
@@ -358,43 +303,8 @@ public sealed class IlgpuBackend : IComputeBackend
         return buffer.Memory.View.SubView(view.Offset, view.Length);
     }
 
-    private static void Need<T>(DeviceView<T> view, long length, string name) where T : unmanaged
-    {
-        if (view.Length != length)
-        {
-            throw new ArgumentException($"Expected {length} elements for this shape, got {view.Length}.", name);
-        }
-    }
 
-    private static void AtLeast<T>(DeviceView<T> view, long length, string name) where T : unmanaged
-    {
-        if (view.Length < length)
-        {
-            throw new ArgumentException($"Expected at least {length} elements for this shape, got {view.Length}.", name);
-        }
-    }
 
-    private static void SameLength(long a, long b, string name)
-    {
-        if (a != b)
-        {
-            throw new ArgumentException($"Lengths differ: {a} and {b}.", name);
-        }
-    }
 
-    private static void CheckHeads(int channels, int heads)
-    {
-        if (heads <= 0 || channels % heads != 0)
-        {
-            throw new ArgumentException($"The head count {heads} must divide the channel count {channels}.", nameof(heads));
-        }
-    }
 
-    private static void CheckVocabulary(int vocabularySize, int paddedVocabularySize)
-    {
-        if (vocabularySize <= 0 || paddedVocabularySize < vocabularySize)
-        {
-            throw new ArgumentException($"Invalid vocabulary V={vocabularySize}, Vp={paddedVocabularySize}.", nameof(paddedVocabularySize));
-        }
-    }
 }

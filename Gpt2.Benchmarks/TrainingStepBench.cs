@@ -1,15 +1,17 @@
 using BenchmarkDotNet.Attributes;
+using Gpt2.Backends;
 using Gpt2.Backends.Cpu;
+using Gpt2.Backends.Ilgpu;
 using Gpt2.Model;
 using Gpt2.Optimization;
 
 namespace Gpt2.Benchmarks;
 
-/// <summary>One full training step (forward, zero grad, backward, AdamW) of a random-init model on the CPU backend.</summary>
+/// <summary>One full training step (forward, zero grad, backward, AdamW) of a random-init model; ilgpu is CUDA when present.</summary>
 [MemoryDiagnoser]
 public class TrainingStepBench
 {
-    private CpuBackend _backend = null!;
+    private IComputeBackend _backend = null!;
     private Gpt2Model _model = null!;
     private AdamW _adamw = null!;
     private int[] _inputs = null!, _targets = null!;
@@ -21,13 +23,17 @@ public class TrainingStepBench
     [Params(4)]
     public int B { get; set; }
 
+    /// <summary>cpu or ilgpu.</summary>
+    [Params("cpu")]
+    public string Backend { get; set; } = "cpu";
+
     [Params(64)]
     public int T { get; set; }
 
     [GlobalSetup]
     public void Setup()
     {
-        _backend = new CpuBackend();
+        _backend = Backend == "cpu" ? new CpuBackend() : new IlgpuBackend();
         var config = Gpt2Config.FromDescriptor(Model);
         _model = Gpt2Model.CreateRandom(config, _backend);
         _adamw = new AdamW(_model, new AdamWOptions { WeightDecay = 0.0f });
@@ -51,6 +57,7 @@ public class TrainingStepBench
         _model.ZeroGrad();
         _model.Backward();
         _adamw.Step(1e-4f);
+        _backend.Synchronize();
         return loss;
     }
 }

@@ -18,16 +18,15 @@ internal struct AttentionArgs
 /// </summary>
 internal sealed class Attention : IDisposable
 {
-    private readonly Accelerator _accelerator;
     private readonly LaunchShape _shape;
     private readonly Matmul _gemm;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, AttentionArgs> _softmax;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, AttentionArgs> _dScores;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;
+    private readonly ScratchBuffer _scratch;
 
     public Attention(Accelerator accelerator, LaunchShape shape, Matmul gemm)
     {
-        _accelerator = accelerator;
+        _scratch = new ScratchBuffer(accelerator);
         _shape = shape;
         _gemm = gemm;
         _softmax = accelerator.LoadKernel<ArrayView<float>, AttentionArgs>(SoftmaxKernel);
@@ -111,7 +110,7 @@ internal sealed class Attention : IDisposable
     {
         var args = Args(b, t, c, nh);
         var l = new Layout(t, c, nh);
-        var dScores = Scratch((long)b * nh * t * t);
+        var dScores = _scratch.View((long)b * nh * t * t);
         // dAtt (t, t2) = dOut_t · v_t2, then the softmax backward in place
         _gemm.Batched(s, dOutput, Skip(qkv, 2 * c), dScores, l.Product(t, t, l.Hs, l.DOut, l.VTransposed, l.Scores, 1f, GemmArgs.LowerC, accumulate: false), b * nh);
         _dScores(s, _shape.WarpPerRow((long)b * nh * t), attention, dScores, args);
@@ -121,24 +120,13 @@ internal sealed class Attention : IDisposable
         _gemm.Batched(s, attention, dOutput, Skip(dQkv, 2 * c), l.Product(t, l.Hs, t, l.RowsTransposed, l.DOutRows, l.DQkv, 1f, GemmArgs.UpperA, accumulate: true), b * nh);
     }
 
-    public void Dispose() => _scratch?.Dispose();
+    public void Dispose() => _scratch.Dispose();
 
     private static ArrayView<float> Skip(ArrayView<float> view, long offset) => view.SubView(offset, view.Length - offset);
 
     private static AttentionArgs Args(int b, int t, int c, int nh) =>
         new() { B = b, T = t, C = c, NH = nh, HeadSize = c / nh, Scale = 1f / MathF.Sqrt(c / nh) };
 
-    private ArrayView<float> Scratch(long length)
-    {
-        if (_scratch is null || _scratch.Length < length)
-        {
-            _accelerator.Synchronize();
-            _scratch?.Dispose();
-            _scratch = _accelerator.Allocate1D<float>(length);
-        }
-
-        return _scratch.View.SubView(0, length);
-    }
 
     /// <summary>Strides of attention's operands, per (b, h) batch: (row stride, column stride, batch stride, head stride).</summary>
     private readonly struct Layout(int t, int c, int nh)

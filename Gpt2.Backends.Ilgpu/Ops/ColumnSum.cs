@@ -12,14 +12,13 @@ internal sealed class ColumnSum : IDisposable
 {
     public const int RowsPerChunk = 64;
 
-    private readonly Accelerator _accelerator;
+    private readonly ScratchBuffer _scratch;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int> _partials;
     private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<float>, int, int> _sum;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _scratch;
 
     public ColumnSum(Accelerator accelerator)
     {
-        _accelerator = accelerator;
+        _scratch = new ScratchBuffer(accelerator);
         _partials = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(PartialsKernel);
         _sum = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(SumKernel);
     }
@@ -66,17 +65,7 @@ internal sealed class ColumnSum : IDisposable
         _sum(s, c, partials, destination, chunks, c);
 
     /// <summary>Scratch memory reused by every column sum (ops run in stream order, so one buffer suffices).</summary>
-    public ArrayView<float> Scratch(long length)
-    {
-        if (_scratch is null || _scratch.Length < length)
-        {
-            _accelerator.Synchronize();
-            _scratch?.Dispose();
-            _scratch = _accelerator.Allocate1D<float>(length);
-        }
+    public ArrayView<float> Scratch(long length) => _scratch.View(length);
 
-        return _scratch.View.SubView(0, length);
-    }
-
-    public void Dispose() => _scratch?.Dispose();
+    public void Dispose() => _scratch.Dispose();
 }

@@ -30,32 +30,24 @@ internal static class BenchCommand
             model, batch, seq, backend, matmul, threads, steps, warmup, profile,
         };
 
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandGuard.Run(error, "bench", () =>
         {
-            try
+            int b = Positive(parse.GetValue(batch), "--batch"), t = Positive(parse.GetValue(seq), "--seq");
+            int n = Positive(parse.GetValue(steps), "--steps");
+            int w = parse.GetValue(warmup);
+            if (w < 0)
             {
-                int b = Positive(parse.GetValue(batch), "--batch"), t = Positive(parse.GetValue(seq), "--seq");
-                int n = Positive(parse.GetValue(steps), "--steps");
-                int w = parse.GetValue(warmup);
-                if (w < 0)
-                {
-                    throw new UsageException($"--warmup: must be 0 or more, got {w}.");
-                }
-
-                int? th = parse.GetValue(threads);
-                if (th is <= 0)
-                {
-                    throw new UsageException($"--threads: must be positive, got {th}.");
-                }
-
-                return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w, parse.GetValue(profile));
+                throw new UsageException($"--warmup: must be 0 or more, got {w}.");
             }
-            catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+
+            int? th = parse.GetValue(threads);
+            if (th is <= 0)
             {
-                error.WriteLine($"gpt2 bench: {e.Message}");
-                return ExitCodes.BadInput;
+                throw new UsageException($"--threads: must be positive, got {th}.");
             }
-        });
+
+            return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w, parse.GetValue(profile));
+        }));
         return command;
     }
 

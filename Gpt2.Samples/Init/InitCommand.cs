@@ -15,35 +15,27 @@ internal static class InitCommand
         var seed = new Option<uint>("--seed") { Description = "Initialisation seed (llm.c uses 42).", DefaultValueFactory = _ => 42u };
         var bf16 = new Option<bool>("--bf16") { Description = "Write version 5 (bf16) instead of version 3 (fp32)." };
         var command = new Command("init", "Write a GPT-2 model file with GPT-2's random initialisation.") { model, path, seed, bf16 };
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandGuard.Run(error, "init", () =>
         {
+            Gpt2Config config;
             try
             {
-                Gpt2Config config;
-                try
-                {
-                    config = Gpt2Config.FromDescriptor(parse.GetValue(model)!);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new UsageException($"--model: {e.Message}");
-                }
-
-                var layout = new ParameterLayout(config);
-                var parameters = new float[layout.Count];
-                ParameterInitializer.Initialize(layout, parse.GetValue(seed), parameters);
-                var format = parse.GetValue(bf16) ? ModelFileFormat.BFloat16 : ModelFileFormat.Float32;
-                string file = parse.GetValue(path)!;
-                ModelFile.Write(file, config, format, parameters);
-                output.WriteLine($"wrote {file}: {parse.GetValue(model)}, {layout.Count:N0} parameters, version {(int)format}");
-                return ExitCodes.Success;
+                config = Gpt2Config.FromDescriptor(parse.GetValue(model)!);
             }
-            catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+            catch (ArgumentException e)
             {
-                error.WriteLine($"gpt2 init: {e.Message}");
-                return ExitCodes.BadInput;
+                throw new UsageException($"--model: {e.Message}");
             }
-        });
+
+            var layout = new ParameterLayout(config);
+            var parameters = new float[layout.Count];
+            ParameterInitializer.Initialize(layout, parse.GetValue(seed), parameters);
+            var format = parse.GetValue(bf16) ? ModelFileFormat.BFloat16 : ModelFileFormat.Float32;
+            string file = parse.GetValue(path)!;
+            ModelFile.Write(file, config, format, parameters);
+            output.WriteLine($"wrote {file}: {parse.GetValue(model)}, {layout.Count:N0} parameters, version {(int)format}");
+            return ExitCodes.Success;
+        }));
         return command;
     }
 }

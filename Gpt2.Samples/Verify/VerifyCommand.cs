@@ -29,32 +29,24 @@ internal static class VerifyCommand
             model, state, backend, threads, matmul, steps, expectedLosses, expectedModel, dumpState, dumpLosses, dumpModel,
         };
 
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandGuard.Run(error, "verify", () =>
         {
-            try
+            int n = parse.GetValue(steps);
+            if (n < 0)
             {
-                int n = parse.GetValue(steps);
-                if (n < 0)
-                {
-                    throw new UsageException($"--steps: must be 0 or more, got {n}.");
-                }
-
-                int? t = parse.GetValue(threads);
-                if (t is <= 0)
-                {
-                    throw new UsageException($"--threads: must be positive, got {t}.");
-                }
-
-                return Run(output, parse.GetValue(model)!, parse.GetValue(state)!, parse.GetValue(backend)!, parse.GetValue(matmul)!, t, n,
-                    parse.GetValue(expectedLosses), parse.GetValue(expectedModel),
-                    parse.GetValue(dumpState), parse.GetValue(dumpLosses), parse.GetValue(dumpModel));
+                throw new UsageException($"--steps: must be 0 or more, got {n}.");
             }
-            catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+
+            int? t = parse.GetValue(threads);
+            if (t is <= 0)
             {
-                error.WriteLine($"gpt2 verify: {e.Message}");
-                return ExitCodes.BadInput;
+                throw new UsageException($"--threads: must be positive, got {t}.");
             }
-        });
+
+            return Run(output, parse.GetValue(model)!, parse.GetValue(state)!, parse.GetValue(backend)!, parse.GetValue(matmul)!, t, n,
+                parse.GetValue(expectedLosses), parse.GetValue(expectedModel),
+                parse.GetValue(dumpState), parse.GetValue(dumpLosses), parse.GetValue(dumpModel));
+        }));
         return command;
     }
 

@@ -3,16 +3,8 @@ using Gpt2.Formats;
 
 namespace Gpt2.Tests.Formats;
 
-public sealed class DebugStateTests
+public sealed class DebugStateTests : TempDirectoryTest
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = TestData.NewTempDirectory();
-
-    [TearDown]
-    public void TearDown() => TestData.Delete(_dir);
-
     [Test]
     public void ReadsAndRewritesByteExact()
     {
@@ -22,7 +14,7 @@ public sealed class DebugStateTests
         Assert.That((state.BatchSize, state.SequenceLength), Is.EqualTo((3, 7)));
         Assert.That(state.Logits, Has.Length.EqualTo(3 * 7 * 100));
         Assert.That(state.Loss, Is.EqualTo(10.781811f).Within(1e-5f));
-        string copy = Path.Combine(_dir, "s.bin");
+        string copy = Path.Combine(TempDir, "s.bin");
         state.Write(copy);
         Assert.That(File.ReadAllBytes(copy), Is.EqualTo(File.ReadAllBytes(source)));
     }
@@ -33,7 +25,7 @@ public sealed class DebugStateTests
         var config = ModelFile.ReadHeader(TestData.Fixture("hot", "model.bin")).Config;
         var bytes = File.ReadAllBytes(TestData.Fixture("hot", "state.bin"));
         BinaryPrimitives.WriteInt32LittleEndian(bytes.AsSpan(1024 + 4 * 2), 100); // third input token = V
-        string path = Path.Combine(_dir, "bad.bin");
+        string path = Path.Combine(TempDir, "bad.bin");
         File.WriteAllBytes(path, bytes);
         var e = Assert.Throws<FileFormatException>(() => DebugState.Read(path, config));
         Assert.That(e!.Message, Does.Contain(path).And.Contain("token 100 at position 2"));
@@ -52,12 +44,12 @@ public sealed class DebugStateTests
     public void WrongMagicAndTruncationAreRejected()
     {
         var config = ModelFile.ReadHeader(TestData.Fixture("tiny", "model.bin")).Config;
-        string path = Path.Combine(_dir, "bad.bin");
+        string path = Path.Combine(TempDir, "bad.bin");
         var e = Assert.Throws<FileFormatException>(() => DebugState.Read(TestData.Fixture("tiny", "model.bin"), config));
         Assert.That(e!.Message, Does.Contain("magic"));
         File.WriteAllBytes(path, File.ReadAllBytes(TestData.Fixture("tiny", "state.bin"))[..^1]);
         e = Assert.Throws<FileFormatException>(() => DebugState.Read(path, config));
         Assert.That(e!.Message, Does.Contain(path).And.Contain("truncated"));
-        Assert.Throws<FileNotFoundException>(() => DebugState.Read(Path.Combine(_dir, "missing.bin"), config));
+        Assert.Throws<FileNotFoundException>(() => DebugState.Read(Path.Combine(TempDir, "missing.bin"), config));
     }
 }

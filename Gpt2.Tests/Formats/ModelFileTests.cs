@@ -3,26 +3,18 @@ using Gpt2.Formats;
 
 namespace Gpt2.Tests.Formats;
 
-public sealed class ModelFileTests
+public sealed class ModelFileTests : TempDirectoryTest
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = TestData.NewTempDirectory();
-
-    [TearDown]
-    public void TearDown() => TestData.Delete(_dir);
-
     [TestCase("tiny")]
     [TestCase("bf16")]
     public void RoundTripIsByteExact(string fixture)
     {
         string source = TestData.Fixture(fixture, "model.bin");
         var (config, format, parameters) = ModelFile.Read(source);
-        string copy = Path.Combine(_dir, "copy.bin");
+        string copy = Path.Combine(TempDir, "copy.bin");
         ModelFile.Write(copy, config, format, parameters);
         Assert.That(File.ReadAllBytes(copy), Is.EqualTo(File.ReadAllBytes(source)));
-        Assert.That(Directory.GetFiles(_dir), Has.Length.EqualTo(1), "no temporary file is left behind");
+        Assert.That(Directory.GetFiles(TempDir), Has.Length.EqualTo(1), "no temporary file is left behind");
     }
 
     [Test]
@@ -42,7 +34,7 @@ public sealed class ModelFileTests
         p[0] = 1.00390625f;           // exactly halfway between bf16 1.0 and 1.0078125: ties to even (1.0)
         p[1] = 1.01171875f;           // halfway between 1.0078125 and 1.015625: ties to even (1.015625)
         p[2] = -3.140625f;            // representable
-        string path = Path.Combine(_dir, "m.bin");
+        string path = Path.Combine(TempDir, "m.bin");
         ModelFile.Write(path, config, ModelFileFormat.BFloat16, p);
         Assert.That(new FileInfo(path).Length, Is.EqualTo(1024 + p.Length * 2));
         var (_, format, back) = ModelFile.Read(path);
@@ -69,7 +61,7 @@ public sealed class ModelFileTests
     [Test]
     public void TruncatedFileIsRejected()
     {
-        string path = Path.Combine(_dir, "short.bin");
+        string path = Path.Combine(TempDir, "short.bin");
         var bytes = File.ReadAllBytes(TestData.Fixture("tiny", "model.bin"));
         File.WriteAllBytes(path, bytes[..^4]);
         var e = Assert.Throws<FileFormatException>(() => ModelFile.Read(path));
@@ -90,7 +82,7 @@ public sealed class ModelFileTests
     [Test]
     public void MissingFileIsNamed()
     {
-        string path = Path.Combine(_dir, "nope.bin");
+        string path = Path.Combine(TempDir, "nope.bin");
         var e = Assert.Throws<FileNotFoundException>(() => ModelFile.ReadHeader(path));
         Assert.That(e!.Message, Does.Contain(path));
     }
@@ -98,20 +90,20 @@ public sealed class ModelFileTests
     [Test]
     public void FailedWriteLeavesTheOldFileIntact()
     {
-        string path = Path.Combine(_dir, "m.bin");
+        string path = Path.Combine(TempDir, "m.bin");
         File.WriteAllText(path, "old");
         var config = new Gpt2Config(maxSequenceLength: 2, vocabularySize: 3, paddedVocabularySize: 4, layerCount: 1, headCount: 1, channelCount: 2);
         Assert.Throws<InvalidOperationException>(() =>
             ModelFile.Write(path, config, ModelFileFormat.Float32, (_, _) => throw new InvalidOperationException("crash mid-write")));
         Assert.That(File.ReadAllText(path), Is.EqualTo("old"));
-        Assert.That(Directory.GetFiles(_dir), Is.EqualTo(new[] { path }), "the temporary file is removed");
+        Assert.That(Directory.GetFiles(TempDir), Is.EqualTo(new[] { path }), "the temporary file is removed");
     }
 
     private string Corrupt(Action<byte[]> edit)
     {
         var bytes = File.ReadAllBytes(TestData.Fixture("tiny", "model.bin"));
         edit(bytes);
-        string path = Path.Combine(_dir, "bad.bin");
+        string path = Path.Combine(TempDir, "bad.bin");
         File.WriteAllBytes(path, bytes);
         return path;
     }

@@ -2,20 +2,12 @@ using Gpt2.Formats;
 
 namespace Gpt2.Tests.Formats;
 
-public sealed class TokenShardTests
+public sealed class TokenShardTests : TempDirectoryTest
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = TestData.NewTempDirectory();
-
-    [TearDown]
-    public void TearDown() => TestData.Delete(_dir);
-
     [Test]
     public void WritesLlmcLayout()
     {
-        string path = Path.Combine(_dir, "s.bin");
+        string path = Path.Combine(TempDir, "s.bin");
         TokenShard.Write(path, new ushort[] { 50256, 1, 65535 });
         var bytes = File.ReadAllBytes(path);
         Assert.That(bytes, Has.Length.EqualTo(1024 + 6));
@@ -30,7 +22,7 @@ public sealed class TokenShardTests
     [Test]
     public void LengthMismatchIsRejected()
     {
-        string path = Path.Combine(_dir, "s.bin");
+        string path = Path.Combine(TempDir, "s.bin");
         TokenShard.Write(path, new ushort[10]);
         var bytes = File.ReadAllBytes(path);
         File.WriteAllBytes(path, bytes[..^2]);

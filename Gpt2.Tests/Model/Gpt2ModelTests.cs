@@ -5,16 +5,8 @@ using Gpt2.Samples.Verify;
 
 namespace Gpt2.Tests.Model;
 
-public sealed class Gpt2ModelTests
+public sealed class Gpt2ModelTests : TempDirectoryTest
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = TestData.NewTempDirectory();
-
-    [TearDown]
-    public void TearDown() => TestData.Delete(_dir);
-
     [Test]
     public void ResultsDoNotDependOnThreadCount()
     {
@@ -83,7 +75,7 @@ public sealed class Gpt2ModelTests
         using var backend = new CpuBackend();
         var config = new Gpt2Config(maxSequenceLength: 8, vocabularySize: 50, paddedVocabularySize: 128, layerCount: 2, headCount: 2, channelCount: 10);
         using var model = Gpt2Model.CreateRandom(config, backend, seed: 7);
-        string path = Path.Combine(_dir, "m.bin");
+        string path = Path.Combine(TempDir, "m.bin");
         model.Save(path);
         using var loaded = Gpt2Model.Load(path, backend);
         var a = new float[model.Layout.Count];

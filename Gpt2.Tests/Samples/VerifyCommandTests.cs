@@ -5,20 +5,12 @@ using Gpt2.Samples.Verify;
 
 namespace Gpt2.Tests.Samples;
 
-public sealed class VerifyCommandTests
+public sealed class VerifyCommandTests : TempDirectoryTest
 {
-    private string _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = TestData.NewTempDirectory();
-
-    [TearDown]
-    public void TearDown() => TestData.Delete(_dir);
-
     [Test]
     public void PassesOnAFixtureAndDumpsItsResults()
     {
-        string dumpState = Path.Combine(_dir, "state.bin"), dumpLosses = Path.Combine(_dir, "losses.txt"), dumpModel = Path.Combine(_dir, "final.bin");
+        string dumpState = Path.Combine(TempDir, "state.bin"), dumpLosses = Path.Combine(TempDir, "losses.txt"), dumpModel = Path.Combine(TempDir, "final.bin");
         var (code, output, error) = Run("verify", "--model", F("bf16", "model.bin"), "--state", F("bf16", "state.bin"),
             "--expected-losses", F("bf16", "losses.txt"), "--expected-model", F("bf16", "model_final.bin"),
             "--dump-state", dumpState, "--dump-losses", dumpLosses, "--dump-model", dumpModel, "--threads", "2");
@@ -46,7 +38,7 @@ public sealed class VerifyCommandTests
         int lossOffset = 1024 + (2 * 10 + 10 * 61) * 4;
         float loss = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(lossOffset));
         BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(lossOffset), loss + 1e-3f);
-        string state = Path.Combine(_dir, "state.bin");
+        string state = Path.Combine(TempDir, "state.bin");
         File.WriteAllBytes(state, bytes);
         var (code, output, _) = Run("verify", "--model", F("tiny", "model.bin"), "--state", state, "--steps", "0");
         Assert.That(code, Is.EqualTo(1));
@@ -56,7 +48,7 @@ public sealed class VerifyCommandTests
     [Test]
     public void MissingFileIsExitCode2AndNamed()
     {
-        string missing = Path.Combine(_dir, "missing.bin");
+        string missing = Path.Combine(TempDir, "missing.bin");
         var (code, output, error) = Run("verify", "--model", missing, "--state", F("tiny", "state.bin"));
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain(missing));
@@ -86,7 +78,7 @@ public sealed class VerifyCommandTests
     [Test]
     public void NothingIsWrittenOnBadInput()
     {
-        string dump = Path.Combine(_dir, "final.bin");
+        string dump = Path.Combine(TempDir, "final.bin");
         var (code, _, _) = Run("verify", "--model", F("tiny", "model.bin"), "--state", F("hot", "state.bin"), "--dump-model", dump);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(File.Exists(dump), Is.False);

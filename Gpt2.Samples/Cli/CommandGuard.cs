@@ -1,0 +1,18 @@
+namespace Gpt2.Samples.Cli;
+
+/// <summary>Runs a command's body and turns bad input (flags, missing or malformed files) into a message and exit code 2.</summary>
+internal static class CommandGuard
+{
+    public static int Run(TextWriter error, string command, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
+        {
+            error.WriteLine($"gpt2 {command}: {e.Message}");
+            return ExitCodes.BadInput;
+        }
+    }
+}
