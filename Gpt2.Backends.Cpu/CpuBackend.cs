@@ -150,6 +150,13 @@ public sealed unsafe class CpuBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    public void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads)
+    {
+        OpShapes.AttentionDecode(qkvCache, output, position, channels, heads);
+        Attention.Decode(_parallel, Ptr(qkvCache), Ptr(output), position, channels, heads);
+    }
+
+    /// <inheritdoc/>
     public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count)
     {
         OpShapes.GeluForward(input, output, count);

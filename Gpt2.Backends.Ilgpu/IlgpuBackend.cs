@@ -25,6 +25,7 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly Ops.LayerNorm _layerNorm;
     private readonly Ops.Matmul _matmul;
     private readonly Ops.Attention _attention;
+    private readonly Ops.AttentionDecode _decode;
     private readonly Ops.Gelu _gelu;
     private readonly Ops.Residual _residual;
     private readonly Ops.SoftmaxCrossEntropy _softmax;
@@ -67,6 +68,7 @@ public sealed class IlgpuBackend : IComputeBackend
             _layerNorm = new Ops.LayerNorm(_accelerator, shape, _columns);
             _matmul = new Ops.Matmul(_accelerator, shape, _columns, _cublas);
             _attention = new Ops.Attention(_accelerator, shape, _matmul);
+            _decode = new Ops.AttentionDecode(_accelerator, shape);
             _gelu = new Ops.Gelu(_accelerator);
             _residual = new Ops.Residual(_accelerator);
             _softmax = new Ops.SoftmaxCrossEntropy(_accelerator, shape);
@@ -209,6 +211,13 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
+    public void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads)
+    {
+        OpShapes.AttentionDecode(qkvCache, output, position, channels, heads);
+        _decode.Decode(_stream, View(qkvCache), View(output), position, channels, heads);
+    }
+
+    /// <inheritdoc/>
     public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count)
     {
         OpShapes.GeluForward(input, output, count);
@@ -286,6 +295,7 @@ public sealed class IlgpuBackend : IComputeBackend
         _accelerator.Synchronize();
         _elementwise.Dispose();
         _attention.Dispose();
+        _decode.Dispose();
         _columns.Dispose();
         _cublas?.Dispose();
         _accelerator.Dispose();

@@ -5,6 +5,25 @@ internal static class TestData
 {
     public static readonly string[] Fixtures = ["tiny", "hot", "vp-eq-v", "t1", "bf16", "wide"];
 
+    /// <summary>The shared TinyShakespeare text, beside the project (never committed into it).</summary>
+    public static string TinyShakespeareText
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "shared", "data", "tinyshakespeare", "input.txt");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            Assert.Fail("shared/data/tinyshakespeare/input.txt not found above the test directory");
+            return "";
+        }
+    }
+
     public static string Fixture(string name, string file) =>
         Path.Combine(TestContext.CurrentContext.TestDirectory, "Fixtures", name, file);
 

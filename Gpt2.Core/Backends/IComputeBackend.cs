@@ -151,6 +151,17 @@ public interface IComputeBackend : IDisposable
     void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention,
         DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads);
 
+    /// <summary>
+    /// Attention of one new position against a key/value cache (generation with a KV cache): the query is row
+    /// <paramref name="position"/> of the cache, and it attends to rows 0..position.
+    /// </summary>
+    /// <param name="qkvCache">(position+1, 3C): the qkv rows of every position so far, the new one last.</param>
+    /// <param name="output">(C), the heads side by side.</param>
+    /// <param name="position">The new position.</param>
+    /// <param name="channels">C.</param>
+    /// <param name="heads">NH.</param>
+    void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads);
+
     /// <summary>GELU, tanh approximation: 0.5x(1 + tanh(sqrt(2/π)(x + 0.044715x³))).</summary>
     /// <param name="input">(count).</param>
     /// <param name="output">(count).</param>

@@ -278,6 +278,20 @@ public static class OpShapes
         Need(result, 1, nameof(result));
     }
 
+    /// <summary>Checks the arguments of <see cref="IComputeBackend.AttentionDecode"/>.</summary>
+    /// <param name="qkvCache">As in the op.</param>
+    /// <param name="output">As in the op.</param>
+    /// <param name="position">As in the op.</param>
+    /// <param name="channels">As in the op.</param>
+    /// <param name="heads">As in the op.</param>
+    public static void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads)
+    {
+        CheckHeads(channels, heads);
+        ArgumentOutOfRangeException.ThrowIfNegative(position);
+        Need(qkvCache, (position + 1L) * 3 * channels, nameof(qkvCache));
+        Need(output, channels, nameof(output));
+    }
+
     /// <summary>Checks that a view has exactly the length a shape implies.</summary>
     /// <typeparam name="T">Element type.</typeparam>
     /// <param name="view">The view.</param>

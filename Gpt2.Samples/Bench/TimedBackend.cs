@@ -65,6 +65,9 @@ internal sealed class TimedBackend(IComputeBackend inner) : IComputeBackend
     public void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention, DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads) =>
         Time("AttentionBackward", () => inner.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads));
 
+    public void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads) =>
+        Time("AttentionDecode", () => inner.AttentionDecode(qkvCache, output, position, channels, heads));
+
     public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count) => Time("GeluForward", () => inner.GeluForward(input, output, count));
 
     public void GeluBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> dInput, long count) => Time("GeluBackward", () => inner.GeluBackward(dOutput, input, dInput, count));

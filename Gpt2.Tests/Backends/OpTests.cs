@@ -119,6 +119,18 @@ public abstract class OpTests
         AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, b, t, C, NH, out _), dOut, "dQkv");
     }
 
+    [TestCase(0)]
+    [TestCase(36)]
+    public void AttentionDecodeEqualsTheLastRowOfAttention(int position)
+    {
+        int t = position + 1;
+        float[] qkv = Rand(t * 3 * C, 1.5f);
+        var o = Poisoned(C);
+        _backend.AttentionDecode(Up(qkv), o, position, C, NH);
+        double[] full = ReferenceOps.Attention(D(qkv), 1, t, C, NH, out _);
+        AssertClose(Down(o), full[(position * C)..], ForwardTolerance, "output");
+    }
+
     [Test]
     public void Gelu()
     {
