@@ -83,7 +83,8 @@ public sealed record Gpt2Config
     /// <summary>
     /// Builds a configuration from one of llm.c's model descriptors: <c>d12</c>, <c>d24</c>,
     /// <c>d36</c>, <c>d48</c> (GPT-2 124M, 350M, 774M, 1558M) or <c>gpt3:cN</c> (a GPT-3-style
-    /// model of width N with 2048 context, and depth and head size from the GPT-3 paper's table).
+    /// model of width N with 2048 context, and depth and head size from the GPT-3 paper's table), or, for small
+    /// experiments, <c>L4H4C128</c> (layers, heads, channels, with GPT-2's vocabulary and 1024 context).
     /// </summary>
     /// <param name="descriptor">The descriptor.</param>
     /// <returns>The configuration, with GPT-2's vocabulary padded to 50,304.</returns>
@@ -123,7 +124,21 @@ public sealed record Gpt2Config
             return new Gpt2Config(2048, Gpt2VocabularySize, vp, layers, channels / headSize, channels);
         }
 
+        // our extension for small experiments: L<layers>H<heads>C<channels>, with GPT-2's vocabulary and context
+        var m = System.Text.RegularExpressions.Regex.Match(descriptor, @"^L([0-9]{1,3})H([0-9]{1,3})C([0-9]{1,5})$");
+        if (m.Success)
+        {
+            int l = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            int h = int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
+            int c = int.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+            if (l > 0 && h > 0 && c > 0 && c % h == 0)
+            {
+                return new Gpt2Config(Gpt2MaxSequenceLength, Gpt2VocabularySize, vp, l, h, c);
+            }
+        }
+
         throw new ArgumentException(
-            $"Unknown model descriptor '{descriptor}'; expected d12, d24, d36, d48 or gpt3:cN.", nameof(descriptor));
+            $"Unknown model descriptor '{descriptor}'; expected d12, d24, d36, d48, gpt3:cN or L<layers>H<heads>C<channels> (heads dividing channels).",
+            nameof(descriptor));
     }
 }

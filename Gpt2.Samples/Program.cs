@@ -3,6 +3,9 @@ using Gpt2.Samples.Bench;
 using Gpt2.Samples.Cli;
 using Gpt2.Samples.Devices;
 using Gpt2.Samples.Init;
+using Gpt2.Samples.Prepare;
+using Gpt2.Samples.Sample;
+using Gpt2.Samples.Train;
 using Gpt2.Samples.Verify;
 
 namespace Gpt2.Samples;
@@ -17,6 +20,9 @@ internal static class Program
     {
         var root = new RootCommand("Train, verify and run GPT-2 in .NET; llm.c's file formats.")
         {
+            PrepareCommand.Create(output, error),
+            TrainCommand.Create(output, error),
+            SampleCommand.Create(output, error),
             VerifyCommand.Create(output, error),
             BenchCommand.Create(output, error),
             DevicesCommand.Create(output),

@@ -102,8 +102,9 @@ public sealed partial class Gpt2Model
     /// Back-propagates the mean loss of the last forward pass, adding into the parameter gradients
     /// (call <see cref="ZeroGrad"/> first unless accumulating over micro-batches).
     /// </summary>
+    /// <param name="lossScale">Multiplies the loss being differentiated; 1/steps averages gradient accumulation over micro-batches.</param>
     /// <exception cref="InvalidOperationException">The last forward pass had no targets.</exception>
-    public void Backward()
+    public void Backward(float lossScale = 1f)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!_hasTargets)
@@ -125,7 +126,7 @@ public sealed partial class Gpt2Model
         var d = Gradients;
         var tokens = _tokens!.View;
 
-        be.SoftmaxCrossEntropyBackward(acts.Probabilities!.View, _targets!.View, grads.Logits.View, 1.0f / bt, bt, V, Vp);
+        be.SoftmaxCrossEntropyBackward(acts.Probabilities!.View, _targets!.View, grads.Logits.View, lossScale / bt, bt, V, Vp);
         be.MatmulBackward(grads.Logits.View, acts.Lnf.View, Parameters.TokenEmbedding, grads.Lnf.View, d.TokenEmbedding, null, bt, C, Vp);
         be.LayerNormBackward(grads.Lnf.View, At(acts.Residual3, L - 1), Parameters.LnfWeight, acts.LnfMean!.View, acts.LnfRstd!.View,
             At(grads.Residual3, L - 1), d.LnfWeight, d.LnfBias, bt, C);

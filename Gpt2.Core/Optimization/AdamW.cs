@@ -13,6 +13,7 @@ public sealed class AdamW : IDisposable
     private readonly DeviceBuffer<float> _m;
     private readonly DeviceBuffer<float> _v;
     private readonly DeviceBuffer<float> _norm;
+    private int _stepCount;
 
     /// <summary>Creates the optimizer and its zeroed moments on the model's backend.</summary>
     /// <param name="model">The model to update.</param>
@@ -36,8 +37,16 @@ public sealed class AdamW : IDisposable
     /// <summary>The hyperparameters.</summary>
     public AdamWOptions Options { get; }
 
-    /// <summary>Number of updates done so far (t of the last update).</summary>
-    public int StepCount { get; private set; }
+    /// <summary>Number of updates done so far (t of the last update); set it when restoring a checkpoint.</summary>
+    public int StepCount
+    {
+        get => _stepCount;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            _stepCount = value;
+        }
+    }
 
     /// <summary>First moments m, in parameter layout.</summary>
     public DeviceBuffer<float> FirstMoment => _m;
@@ -69,7 +78,7 @@ public sealed class AdamW : IDisposable
             scale = norm > max ? max / norm : 1f;
         }
 
-        StepCount++;
+        _stepCount++;
         var be = _model.Backend;
         var step = new AdamWStep(learningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, StepCount, scale);
         if (o.WeightDecayMode == WeightDecayMode.AllParameters || o.WeightDecay == 0f)

@@ -41,7 +41,7 @@ public sealed class Gpt2ModelTests : TempDirectoryTest
         model.GetLogits(without);
         Assert.That(without, Is.EqualTo(withTargets));
         Assert.That(model.LastLoss, Is.NaN);
-        Assert.Throws<InvalidOperationException>(model.Backward, "no targets, nothing to back-propagate");
+        Assert.Throws<InvalidOperationException>(() => model.Backward(), "no targets, nothing to back-propagate");
     }
 
     [Test]

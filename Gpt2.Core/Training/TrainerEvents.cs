@@ -1,0 +1,20 @@
+namespace Gpt2.Training;
+
+/// <summary>One optimizer step.</summary>
+/// <param name="Step">0-based step.</param>
+/// <param name="Loss">Mean training loss over the step's micro-batches.</param>
+/// <param name="LearningRate">Learning rate used.</param>
+/// <param name="GradientNorm">Global gradient norm before clipping.</param>
+/// <param name="Milliseconds">Wall time of the step.</param>
+/// <param name="TokensPerSecond">Tokens processed per second in the step.</param>
+public readonly record struct TrainStepReport(int Step, float Loss, float LearningRate, float GradientNorm, double Milliseconds, double TokensPerSecond);
+
+/// <summary>A validation evaluation.</summary>
+/// <param name="Step">Steps completed.</param>
+/// <param name="Loss">Mean validation loss.</param>
+public readonly record struct ValidationReport(int Step, float Loss);
+
+/// <summary>A generated sample.</summary>
+/// <param name="Step">Steps completed.</param>
+/// <param name="Text">The generated text.</param>
+public readonly record struct SampleReport(int Step, string Text);

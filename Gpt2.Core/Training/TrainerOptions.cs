@@ -1,0 +1,52 @@
+using Gpt2.Optimization;
+
+namespace Gpt2.Training;
+
+/// <summary>How a <see cref="Trainer"/> runs; the comments name the matching llm.c flag.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Micro-batch size B (-b).</summary>
+    public int BatchSize { get; init; } = 4;
+
+    /// <summary>Sequence length T (-t).</summary>
+    public int SequenceLength { get; init; } = 64;
+
+    /// <summary>Tokens per optimizer step (-d); a multiple of B·T, which sets gradient accumulation. 0 means B·T.</summary>
+    public int TotalBatchTokens { get; init; }
+
+    /// <summary>Optimizer steps (-x).</summary>
+    public int MaxSteps { get; init; } = 100;
+
+    /// <summary>The learning rate schedule (-k, -l, -u, -q); its total steps should equal <see cref="MaxSteps"/>.</summary>
+    public LearningRateSchedule Schedule { get; init; } = new(ScheduleKind.Cosine, 3e-4f, 0, 100, 1f);
+
+    /// <summary>AdamW settings (-c weight decay, on matrices only as llm.c's GPU trainer; clipping at norm 1).</summary>
+    public AdamWOptions Optimizer { get; init; } = new()
+    {
+        Beta1 = 0.9f, Beta2 = 0.95f, Epsilon = 1e-8f, WeightDecay = 0f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f,
+    };
+
+    /// <summary>Evaluate the validation loss every this many steps and at the end (-v); 0 for never.</summary>
+    public int ValidationEvery { get; init; } = 20;
+
+    /// <summary>Validation batches per evaluation (-m).</summary>
+    public int ValidationBatches { get; init; } = 20;
+
+    /// <summary>Generate a sample every this many steps and at the end (-s); 0 for never.</summary>
+    public int SampleEvery { get; init; } = 20;
+
+    /// <summary>Tokens per sample (-g).</summary>
+    public int SampleTokens { get; init; } = 64;
+
+    /// <summary>Write a checkpoint every this many steps and at the end (-n); 0 for only at the end (when an output folder is set).</summary>
+    public int CheckpointEvery { get; init; }
+
+    /// <summary>Folder for the log and checkpoints (-o); null for none.</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>Train on the first batch over and over (-a), to check that the model can overfit.</summary>
+    public bool OverfitSingleBatch { get; init; }
+
+    /// <summary>Seed of the sampler.</summary>
+    public ulong Seed { get; init; } = 1337;
+}

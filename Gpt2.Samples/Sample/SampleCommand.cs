@@ -1,0 +1,99 @@
+using System.CommandLine;
+using Gpt2.Model;
+using Gpt2.Samples.Cli;
+using Gpt2.Text;
+
+namespace Gpt2.Samples.Sample;
+
+/// <summary><c>gpt2 sample</c>: streams generated text from a model file, with a KV cache.</summary>
+internal static class SampleCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var model = new Option<string>("--model", "-e") { Description = "Model file (llm.c version 3 or 5).", Required = true };
+        var prompt = new Option<string>("--prompt", "-p") { Description = "Text to continue (default: start of a document).", DefaultValueFactory = _ => "" };
+        var tokens = new Option<int>("--tokens", "-g") { Description = "Tokens to generate.", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<float>("--temperature") { Description = "Softmax temperature; 0 is greedy.", DefaultValueFactory = _ => 1f };
+        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0: all).", DefaultValueFactory = _ => 0 };
+        var topP = new Option<float>("--top-p") { Description = "Sample among the most likely tokens covering probability p (1: all).", DefaultValueFactory = _ => 1f };
+        var seed = new Option<ulong>("--seed") { Description = "Sampler seed.", DefaultValueFactory = _ => 1337ul };
+        var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
+        backend.AcceptOnlyFromAmong(Cli.Backends.Names);
+        var command = new Command("sample", "Generate text from a model, streaming tokens as they come.")
+        {
+            model, prompt, tokens, temperature, topK, topP, seed, backend,
+        };
+
+        command.SetAction(parse => CommandGuard.Run(error, "sample", () =>
+        {
+            int n = parse.GetValue(tokens);
+            float temp = parse.GetValue(temperature), p = parse.GetValue(topP);
+            int k = parse.GetValue(topK);
+            if (n <= 0)
+            {
+                throw new UsageException($"--tokens: must be positive, got {n}.");
+            }
+
+            if (!(temp >= 0) || float.IsInfinity(temp))
+            {
+                throw new UsageException($"--temperature: must be 0 or more, got {temp}.");
+            }
+
+            if (k < 0)
+            {
+                throw new UsageException($"--top-k: must be 0 or more, got {k}.");
+            }
+
+            if (!(p > 0 && p <= 1))
+            {
+                throw new UsageException($"--top-p: must be in (0, 1], got {p}.");
+            }
+
+            var (config, _) = Formats.ModelFile.ReadHeader(parse.GetValue(model)!);
+            using var be = Cli.Backends.Create(parse.GetValue(backend)!, threads: null);
+            using var gpt = Gpt2Model.Load(parse.GetValue(model)!, be);
+            var tokenizer = Gpt2Tokenizer.Instance;
+            string text = parse.GetValue(prompt)!;
+            var context = new List<int> { Gpt2Tokenizer.EndOfText };
+            context.AddRange(tokenizer.Encode(text));
+            if (context.Count >= config.MaxSequenceLength)
+            {
+                throw new UsageException($"--prompt: {context.Count} tokens leave no room in the model's context of {config.MaxSequenceLength}.");
+            }
+
+            int length = Math.Min(config.MaxSequenceLength, context.Count + n - 1); // the last token drawn is never fed back
+            using var session = new InferenceSession(gpt, length);
+            var sampler = new TokenSampler(parse.GetValue(seed)) { Temperature = temp, TopK = k, TopP = p };
+            var decoder = new StreamingDecoder(tokenizer);
+            output.Write(text);
+            ReadOnlySpan<float> logits = default;
+            foreach (int token in context)
+            {
+                logits = session.Next(token);
+            }
+
+            for (int generated = 0; generated < n; generated++)
+            {
+                int next = sampler.Sample(logits);
+                output.Write(decoder.Push(next));
+                output.Flush();
+                if (generated == n - 1)
+                {
+                    break;
+                }
+
+                if (session.Length == session.MaxLength)
+                {
+                    error.WriteLine($"gpt2 sample: stopped after {generated + 1} tokens at the model's context of {config.MaxSequenceLength}.");
+                    break;
+                }
+
+                logits = session.Next(next);
+            }
+
+            output.WriteLine(decoder.Flush());
+            return ExitCodes.Success;
+        }));
+        return command;
+    }
+}

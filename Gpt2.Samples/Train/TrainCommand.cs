@@ -1,0 +1,200 @@
+using System.CommandLine;
+using System.Globalization;
+using Gpt2.Data;
+using Gpt2.Formats;
+using Gpt2.Model;
+using Gpt2.Optimization;
+using Gpt2.Samples.Cli;
+using Gpt2.Training;
+
+namespace Gpt2.Samples.Train;
+
+/// <summary><c>gpt2 train</c>: llm.c's trainer flags, same letters and meaning, plus readable long names.</summary>
+internal static class TrainCommand
+{
+    /// <summary>The default model: small enough that a 2-core CPU visibly learns TinyShakespeare in minutes.</summary>
+    public const string DefaultModel = "L4H4C128";
+
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var train = new Option<string>("--train", "-i") { Description = "Training shards (glob in the file name).", DefaultValueFactory = _ => "data/tinyshakespeare/tiny_shakespeare_train.bin" };
+        var val = new Option<string>("--val", "-j") { Description = "Validation shards.", DefaultValueFactory = _ => "data/tinyshakespeare/tiny_shakespeare_val.bin" };
+        var model = new Option<string>("--model", "-e") { Description = "Model file to start from, or descriptor (d12, d24, d36, d48, gpt3:cN, L4H4C128).", DefaultValueFactory = _ => DefaultModel };
+        var outDir = new Option<string?>("--output", "-o") { Description = "Folder for main.log and checkpoints." };
+        var batch = new Option<int>("--batch", "-b") { Description = "Micro-batch size B.", DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq", "-t") { Description = "Sequence length T.", DefaultValueFactory = _ => 64 };
+        var total = new Option<int>("--total-batch", "-d") { Description = "Tokens per step (a multiple of B·T; 0 = B·T).", DefaultValueFactory = _ => 0 };
+        var steps = new Option<int>("--max-steps", "-x") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
+        var schedule = new Option<string>("--schedule", "-k") { Description = "cosine, linear, constant or wsd.", DefaultValueFactory = _ => "cosine" };
+        schedule.AcceptOnlyFromAmong("cosine", "linear", "constant", "wsd");
+        var lr = new Option<float>("--lr", "-l") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3f };
+        var warmup = new Option<int>("--warmup", "-u") { Description = "Warmup steps.", DefaultValueFactory = _ => 30 };
+        var final = new Option<float>("--final-lr-fraction", "-q") { Description = "Final learning rate as a fraction of the peak.", DefaultValueFactory = _ => 0.1f };
+        var decay = new Option<float>("--weight-decay", "-c") { Description = "Weight decay on the weight matrices.", DefaultValueFactory = _ => 0.1f };
+        var valEvery = new Option<int>("--val-every", "-v") { Description = "Validation loss every N steps (0: only at the end).", DefaultValueFactory = _ => 50 };
+        var valBatches = new Option<int>("--val-batches", "-m") { Description = "Validation batches per evaluation.", DefaultValueFactory = _ => 20 };
+        var sampleEvery = new Option<int>("--sample-every", "-s") { Description = "Sample every N steps (0: only at the end).", DefaultValueFactory = _ => 200 };
+        var sampleTokens = new Option<int>("--sample-tokens", "-g") { Description = "Tokens per sample.", DefaultValueFactory = _ => 96 };
+        var checkpointEvery = new Option<int>("--checkpoint-every", "-n") { Description = "Checkpoint every N steps into -o (0: only at the end).", DefaultValueFactory = _ => 0 };
+        var resume = new Option<int>("--resume", "-y") { Description = "1: resume from the newest checkpoint in -o.", DefaultValueFactory = _ => 0 };
+        var overfit = new Option<int>("--overfit-single-batch", "-a") { Description = "1: train on one batch over and over.", DefaultValueFactory = _ => 0 };
+        var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
+        backend.AcceptOnlyFromAmong(Cli.Backends.Names);
+        var matmul = new Option<string>("--matmul") { Description = "Matmul engine of the ILGPU backend.", DefaultValueFactory = _ => "kernel" };
+        matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
+        var seed = new Option<uint>("--seed") { Description = "Seed of the initialisation (descriptors) and of the sampler.", DefaultValueFactory = _ => 42u };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+        var command = new Command("train", "Train GPT-2 on token shards, llm.c style.")
+        {
+            train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
+            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads,
+        };
+
+        command.SetAction(parse => CommandGuard.Run(error, "train", () =>
+        {
+            int b = Positive(parse.GetValue(batch), "--batch"), t = Positive(parse.GetValue(seq), "--seq");
+            int x = Positive(parse.GetValue(steps), "--max-steps");
+            int d = NonNegative(parse.GetValue(total), "--total-batch");
+            if (d % (b * t) != 0)
+            {
+                throw new UsageException($"--total-batch: {d} is not a multiple of B·T = {b * t}.");
+            }
+
+            float peak = parse.GetValue(lr);
+            if (!(peak > 0 && peak < 1))
+            {
+                throw new UsageException($"--lr: must be in (0, 1), got {peak}.");
+            }
+
+            float q = parse.GetValue(final);
+            if (!(q >= 0 && q <= 1))
+            {
+                throw new UsageException($"--final-lr-fraction: must be in [0, 1], got {q}.");
+            }
+
+            float wd = parse.GetValue(decay);
+            if (!(wd >= 0 && wd < 1))
+            {
+                throw new UsageException($"--weight-decay: must be in [0, 1), got {wd}.");
+            }
+
+            int? th = parse.GetValue(threads);
+            if (th is <= 0)
+            {
+                throw new UsageException($"--threads: must be positive, got {th}.");
+            }
+
+            int y = Flag(parse.GetValue(resume), "--resume"), a = Flag(parse.GetValue(overfit), "--overfit-single-batch");
+            string? o = parse.GetValue(outDir);
+            if (y == 1 && o is null)
+            {
+                throw new UsageException("--resume: needs --output (-o), the folder holding the checkpoints.");
+            }
+
+            var options = new TrainerOptions
+            {
+                BatchSize = b, SequenceLength = t, TotalBatchTokens = d, MaxSteps = x,
+                Schedule = new LearningRateSchedule(ParseSchedule(parse.GetValue(schedule)!), peak, NonNegative(parse.GetValue(warmup), "--warmup"), x, q),
+                Optimizer = new AdamWOptions
+                {
+                    Beta1 = 0.9f, Beta2 = 0.95f, Epsilon = 1e-8f, WeightDecay = wd, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f,
+                },
+                ValidationEvery = NonNegative(parse.GetValue(valEvery), "--val-every"),
+                ValidationBatches = Positive(parse.GetValue(valBatches), "--val-batches"),
+                SampleEvery = NonNegative(parse.GetValue(sampleEvery), "--sample-every"),
+                SampleTokens = NonNegative(parse.GetValue(sampleTokens), "--sample-tokens"),
+                CheckpointEvery = NonNegative(parse.GetValue(checkpointEvery), "--checkpoint-every"),
+                OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed),
+            };
+            return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
+                parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed));
+        }));
+        return command;
+    }
+
+    private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume,
+        string backendName, string matmul, int? threads, uint seed)
+    {
+        // every input is read and checked before the model is built, so bad input costs nothing and writes nothing
+        Gpt2Config config;
+        bool fromFile = File.Exists(modelArg);
+        try
+        {
+            config = fromFile ? ModelFile.ReadHeader(modelArg).Config : Gpt2Config.FromDescriptor(modelArg);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--model: '{modelArg}' is neither a model file nor a descriptor. {e.Message}");
+        }
+
+        if (options.SequenceLength > config.MaxSequenceLength)
+        {
+            throw new UsageException($"--seq: {options.SequenceLength} exceeds the model's maxT {config.MaxSequenceLength}.");
+        }
+
+        var trainLoader = new DataLoader(trainPattern, options.BatchSize, options.SequenceLength, config.VocabularySize);
+        var valLoader = options.ValidationEvery >= 0 ? new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize) : null;
+        var checkpoint = resume ? Trainer.FindLatestCheckpoint(options.OutputDirectory!) : null;
+        TrainingState? state = null;
+        if (checkpoint is { } cp)
+        {
+            state = TrainingState.Read(cp.State, new ParameterLayout(config).Count);
+        }
+
+        using var be = Cli.Backends.Create(backendName, threads, matmul);
+        using var gpt = fromFile ? Gpt2Model.Load(modelArg, be) : Gpt2Model.CreateRandom(config, be, seed);
+        using var trainer = new Trainer(gpt, trainLoader, valLoader, options);
+        if (checkpoint is { } c && state is not null)
+        {
+            trainer.Restore(c.Model, state);
+            output.WriteLine($"resumed from {c.Model} at step {state.Step}");
+        }
+        else if (resume)
+        {
+            output.WriteLine($"no checkpoint in {options.OutputDirectory}; starting from scratch");
+        }
+
+        output.WriteLine($"model {modelArg}: L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} V={config.VocabularySize}, " +
+            $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
+        output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader?.TokenCount ?? 0:N0}; " +
+            $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps");
+        trainer.StepCompleted += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s | ETA {Eta(r, options.MaxSteps)}"));
+        trainer.Validated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val loss {r.Loss:F4} at step {r.Step}"));
+        trainer.Sampled += r => output.WriteLine($"sample at step {r.Step}:\n---\n{r.Text}\n---");
+        trainer.Checkpointed += path => output.WriteLine($"checkpoint {path}");
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            trainer.Run(cancel.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static string Eta(TrainStepReport r, int maxSteps) =>
+        TimeSpan.FromMilliseconds(r.Milliseconds * (maxSteps - r.Step - 1)).ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
+
+    private static ScheduleKind ParseSchedule(string name) => name switch
+    {
+        "cosine" => ScheduleKind.Cosine,
+        "linear" => ScheduleKind.Linear,
+        "constant" => ScheduleKind.Constant,
+        _ => ScheduleKind.Wsd,
+    };
+
+    private static int Positive(int value, string flag) =>
+        value > 0 ? value : throw new UsageException($"{flag}: must be positive, got {value}.");
+
+    private static int NonNegative(int value, string flag) =>
+        value >= 0 ? value : throw new UsageException($"{flag}: must be 0 or more, got {value}.");
+
+    private static int Flag(int value, string flag) =>
+        value is 0 or 1 ? value : throw new UsageException($"{flag}: must be 0 or 1, got {value}.");
+}
