@@ -109,14 +109,14 @@ public sealed class Trainer : IDisposable
         while (true)
         {
             bool last = Step >= _o.MaxSteps || cancellation.IsCancellationRequested;
-            if (_validation is not null && (Due(_o.ValidationEvery) || last) && _o.ValidationEvery >= 0)
+            if (_validation is not null && (Due(_o.ValidationEvery) || last))
             {
                 float val = Validate();
                 log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{val:F4}"));
                 Validated?.Invoke(new ValidationReport(Step, val));
             }
 
-            if (_o.SampleEvery > 0 && (Due(_o.SampleEvery) || last) && _o.SampleTokens > 0)
+            if (_o.SampleTokens > 0 && (Due(_o.SampleEvery) || last))
             {
                 string sample = Generate(_o.SampleTokens); // drawn even when nobody listens: the sampler's state is part of a checkpoint
                 Sampled?.Invoke(new SampleReport(Step, sample));

@@ -1,0 +1,94 @@
+using Gpt2.Formats;
+using Gpt2.Samples;
+
+namespace Gpt2.Tests.Samples;
+
+public sealed class TrainingCommandsTests : TempDirectoryTest
+{
+    [Test]
+    public void PrepareWritesLlmcShardsFromALocalFile()
+    {
+        string dir = Path.Combine(TempDir, "ts");
+        var (code, output, error) = Run("prepare", "tinyshakespeare", "--input", TestData.TinyShakespeareText, "--out", dir);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("32,768 tokens").And.Contain("305,260 tokens"));
+        string val = Path.Combine(dir, "tiny_shakespeare_val.bin");
+        Assert.That(new FileInfo(val).Length, Is.EqualTo(1024 + 2 * 32768));
+        Assert.That(TokenShard.ReadTokenCount(Path.Combine(dir, "tiny_shakespeare_train.bin")), Is.EqualTo(305260));
+        Assert.That(Directory.GetFiles(dir).Select(Path.GetFileName), Is.EquivalentTo(new[] { "tiny_shakespeare_val.bin", "tiny_shakespeare_train.bin" }));
+    }
+
+    [Test]
+    public void PrepareNamesAMissingInput()
+    {
+        string missing = Path.Combine(TempDir, "nope.txt");
+        var (code, _, error) = Run("prepare", "tinyshakespeare", "--input", missing, "--out", TempDir);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--input").And.Contain(missing));
+    }
+
+    [Test]
+    public void TrainThenSampleFromTheCheckpoint()
+    {
+        string dir = Path.Combine(TempDir, "ts"), outDir = Path.Combine(TempDir, "out");
+        Assert.That(Run("prepare", "tinyshakespeare", "--input", TestData.TinyShakespeareText, "--out", dir).Code, Is.EqualTo(0));
+        var (code, output, error) = Run("train", "-i", Path.Combine(dir, "tiny_shakespeare_train.bin"), "-j", Path.Combine(dir, "tiny_shakespeare_val.bin"),
+            "-e", "L1H2C16", "-b", "2", "-t", "16", "-x", "4", "-v", "2", "-m", "2", "-s", "0", "-g", "8", "-n", "2", "-o", outDir, "-l", "0.003");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("step     4/4").And.Contain("val loss").And.Contain("sample at step 4"));
+        Assert.That(File.ReadAllLines(Path.Combine(outDir, "main.log")), Has.Some.StartsWith("s:0 tel:").And.Some.StartsWith("s:3 trl:"));
+        string model = Path.Combine(outDir, "model_00000004.bin");
+        Assert.That(File.Exists(model) && File.Exists(Path.Combine(outDir, "state_00000002.bin")));
+
+        var first = Run("sample", "-e", model, "-p", "ROMEO:", "-g", "12", "--seed", "5");
+        var second = Run("sample", "-e", model, "-p", "ROMEO:", "-g", "12", "--seed", "5");
+        Assert.That(first.Code, Is.EqualTo(0), first.Error);
+        Assert.That(first.Output, Does.StartWith("ROMEO:").And.Length.GreaterThan("ROMEO:".Length));
+        Assert.That(second.Output, Is.EqualTo(first.Output), "same seed, same text");
+
+        var resumed = Run("train", "-i", Path.Combine(dir, "tiny_shakespeare_train.bin"), "-j", Path.Combine(dir, "tiny_shakespeare_val.bin"),
+            "-e", "L1H2C16", "-b", "2", "-t", "16", "-x", "6", "-v", "0", "-s", "0", "-o", outDir, "-y", "1", "-l", "0.003");
+        Assert.That(resumed.Code, Is.EqualTo(0), resumed.Error);
+        Assert.That(resumed.Output, Does.Contain("resumed from").And.Contain("model_00000004.bin").And.Contain("step     5/6"));
+    }
+
+    [TestCase("-b", "0", "--batch")]
+    [TestCase("-k", "sawtooth", "sawtooth")]
+    [TestCase("-d", "100", "--total-batch")]
+    [TestCase("-l", "-1", "--lr")]
+    [TestCase("-y", "1", "--resume")]
+    [TestCase("-e", "d13", "--model")]
+    [TestCase("-i", "missing_*.bin", "missing_")]
+    public void TrainRejectsNonsenseWithExitCode2(string flag, string value, string named)
+    {
+        string outDir = Path.Combine(TempDir, "never");
+        var args = new List<string> { "train", flag, value };
+        if (flag != "-y")
+        {
+            args.AddRange(["-o", outDir]);
+        }
+
+        var (code, _, error) = Run([.. args]);
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain(named));
+        Assert.That(Directory.Exists(outDir), Is.False, "nothing is written on bad input");
+    }
+
+    [TestCase("--temperature", "-1")]
+    [TestCase("--top-p", "0")]
+    [TestCase("--tokens", "0")]
+    public void SampleRejectsNonsense(string flag, string value)
+    {
+        var (code, _, error) = Run("sample", "-e", TestData.Fixture("tiny", "model.bin"), flag, value);
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(flag));
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = Program.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
