@@ -26,7 +26,113 @@ internal static class PrepareCommand
             Run(output, parse.GetValue(input), dir);
             return ExitCodes.Success;
         }));
-        return new Command("prepare", "Prepare token shards for training.") { shakespeare };
+        var archive = new Option<string?>("--archive") { Description = "A local copy of TinyStories_all_data.tar.gz instead of downloading it." };
+        var storiesOut = new Option<string>("--out") { Description = "Folder for the shards.", DefaultValueFactory = _ => "data/tinystories" };
+        var stories = new Command("tinystories", "Download TinyStories (or take --archive) and write TinyStories_val.bin and TinyStories_train.bin.")
+        {
+            archive, storiesOut,
+        };
+        stories.SetAction(parse => CommandGuard.Run(error, "prepare tinystories", () =>
+        {
+            string dir = parse.GetValue(storiesOut)!;
+            string? local = parse.GetValue(archive);
+            if (local is not null && !File.Exists(local))
+            {
+                throw new UsageException($"--archive: file not found: {local}");
+            }
+
+            if (local is null)
+            {
+                local = Path.Combine(dir, "TinyStories_all_data.tar.gz");
+                if (!File.Exists(local))
+                {
+                    output.WriteLine($"downloading {TinyStories.Url}");
+                    try
+                    {
+                        Downloader.Download(TinyStories.Url, local, output);
+                    }
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
+                    {
+                        throw new UsageException($"could not download {TinyStories.Url} ({e.Message}). Without network, pass a local copy: --archive FILE");
+                    }
+                }
+            }
+
+            var (val, train) = TinyStories.Prepare(local, dir, output.WriteLine);
+            output.WriteLine($"wrote {val} ({TokenShard.ReadTokenCount(val):N0} tokens) and {train} ({TokenShard.ReadTokenCount(train):N0} tokens)");
+            return ExitCodes.Success;
+        }));
+
+        var inputs = new Argument<string[]>("inputs") { Description = "Text files or folders (every *.txt below them).", Arity = ArgumentArity.OneOrMore };
+        var textOut = new Option<string>("--out") { Description = "Folder for the shards.", Required = true };
+        var valTokens = new Option<int>("--val-tokens") { Description = "Tokens in the validation shard.", DefaultValueFactory = _ => 32768 };
+        var shardTokens = new Option<int>("--shard-tokens") { Description = "Tokens per training shard.", DefaultValueFactory = _ => 100_000_000 };
+        var prefix = new Option<string>("--prefix") { Description = "Shard file name prefix.", DefaultValueFactory = _ => "text" };
+        var text = new Command("text", "Tokenize any text corpus into a validation shard and training shards (one document per file).")
+        {
+            inputs, textOut, valTokens, shardTokens, prefix,
+        };
+        text.SetAction(parse => CommandGuard.Run(error, "prepare text", () =>
+        {
+            int v = parse.GetValue(valTokens), n = parse.GetValue(shardTokens);
+            if (v <= 0)
+            {
+                throw new UsageException($"--val-tokens: must be positive, got {v}.");
+            }
+
+            if (n <= 0)
+            {
+                throw new UsageException($"--shard-tokens: must be positive, got {n}.");
+            }
+
+            var files = new List<string>();
+            foreach (string input in parse.GetValue(inputs)!)
+            {
+                if (Directory.Exists(input))
+                {
+                    var found = Directory.GetFiles(input, "*.txt", SearchOption.AllDirectories);
+                    Array.Sort(found, StringComparer.Ordinal);
+                    files.AddRange(found);
+                }
+                else if (File.Exists(input))
+                {
+                    files.Add(input);
+                }
+                else
+                {
+                    throw new UsageException($"inputs: not a file or folder: {input}");
+                }
+            }
+
+            if (files.Count == 0)
+            {
+                throw new UsageException("inputs: no .txt files found.");
+            }
+
+            try
+            {
+                int last = 0;
+                var shards = TextCorpus.Write(files, parse.GetValue(textOut)!, parse.GetValue(prefix)!, v, n, count =>
+                {
+                    if (count == files.Count || count - Volatile.Read(ref last) >= Math.Max(1, files.Count / 20))
+                    {
+                        Volatile.Write(ref last, count);
+                        output.WriteLine($"  tokenized {count}/{files.Count} files");
+                    }
+                });
+                foreach (string shard in shards)
+                {
+                    output.WriteLine($"wrote {shard} ({TokenShard.ReadTokenCount(shard):N0} tokens)");
+                }
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--val-tokens: {e.Message}");
+            }
+
+            return ExitCodes.Success;
+        }));
+        return new Command("prepare", "Prepare token shards for training.") { shakespeare, stories, text };
     }
 
     public static (string Validation, string Train) Run(TextWriter output, string? inputPath, string directory)

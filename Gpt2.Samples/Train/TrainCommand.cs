@@ -15,16 +15,19 @@ internal static class TrainCommand
     /// <summary>The default model: small enough that a 2-core CPU visibly learns TinyShakespeare in minutes.</summary>
     public const string DefaultModel = "L4H4C128";
 
+    private static readonly string DefaultTrain = Path.Combine(Prepare.PrepareCommand.DefaultDirectory, "tiny_shakespeare_train.bin");
+    private static readonly string DefaultVal = Path.Combine(Prepare.PrepareCommand.DefaultDirectory, "tiny_shakespeare_val.bin");
+
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var train = new Option<string>("--train", "-i") { Description = "Training shards (glob in the file name).", DefaultValueFactory = _ => "data/tinyshakespeare/tiny_shakespeare_train.bin" };
-        var val = new Option<string>("--val", "-j") { Description = "Validation shards.", DefaultValueFactory = _ => "data/tinyshakespeare/tiny_shakespeare_val.bin" };
+        var train = new Option<string>("--train", "-i") { Description = "Training shards (glob in the file name); TinyShakespeare is prepared when missing.", DefaultValueFactory = _ => DefaultTrain };
+        var val = new Option<string>("--val", "-j") { Description = "Validation shards.", DefaultValueFactory = _ => DefaultVal };
         var model = new Option<string>("--model", "-e") { Description = "Model file to start from, or descriptor (d12, d24, d36, d48, gpt3:cN, L4H4C128).", DefaultValueFactory = _ => DefaultModel };
         var outDir = new Option<string?>("--output", "-o") { Description = "Folder for main.log and checkpoints." };
         var batch = new Option<int>("--batch", "-b") { Description = "Micro-batch size B.", DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq", "-t") { Description = "Sequence length T.", DefaultValueFactory = _ => 64 };
         var total = new Option<int>("--total-batch", "-d") { Description = "Tokens per step (a multiple of B·T; 0 = B·T).", DefaultValueFactory = _ => 0 };
-        var steps = new Option<int>("--max-steps", "-x") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
+        var steps = new Option<int>("--max-steps", "-x") { Description = "Optimizer steps.", DefaultValueFactory = _ => 600 };
         var schedule = new Option<string>("--schedule", "-k") { Description = "cosine, linear, constant or wsd.", DefaultValueFactory = _ => "cosine" };
         schedule.AcceptOnlyFromAmong("cosine", "linear", "constant", "wsd");
         var lr = new Option<float>("--lr", "-l") { Description = "Peak learning rate.", DefaultValueFactory = _ => 1e-3f };
@@ -132,6 +135,12 @@ internal static class TrainCommand
             throw new UsageException($"--seq: {options.SequenceLength} exceeds the model's maxT {config.MaxSequenceLength}.");
         }
 
+        if (trainPattern == DefaultTrain && valPattern == DefaultVal && !(File.Exists(DefaultTrain) && File.Exists(DefaultVal)))
+        {
+            output.WriteLine("TinyShakespeare shards not found; preparing them first");
+            Prepare.PrepareCommand.Run(output, inputPath: null, Prepare.PrepareCommand.DefaultDirectory);
+        }
+
         var trainLoader = new DataLoader(trainPattern, options.BatchSize, options.SequenceLength, config.VocabularySize);
         var valLoader = options.ValidationEvery >= 0 ? new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize) : null;
         var checkpoint = resume ? Trainer.FindLatestCheckpoint(options.OutputDirectory!) : null;
@@ -158,11 +167,28 @@ internal static class TrainCommand
             $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
         output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader?.TokenCount ?? 0:N0}; " +
             $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps");
-        trainer.StepCompleted += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s | ETA {Eta(r, options.MaxSteps)}"));
-        trainer.Validated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"val loss {r.Loss:F4} at step {r.Step}"));
-        trainer.Sampled += r => output.WriteLine($"sample at step {r.Step}:\n---\n{r.Text}\n---");
-        trainer.Checkpointed += path => output.WriteLine($"checkpoint {path}");
+        var plot = new LossPlot();
+        trainer.StepCompleted += r => plot.AddTrain(r.Step, r.Loss);
+        trainer.Validated += r => plot.AddValidation(r.Step, r.Loss);
+        // on a terminal the step line is redrawn in place (a live progress line); elsewhere every step is a line
+        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        string clear = live ? "\r\u001b[2K" : "";
+        trainer.StepCompleted += r =>
+        {
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s | ETA {Eta(r, options.MaxSteps)}");
+            if (live)
+            {
+                output.Write(clear + line);
+            }
+            else
+            {
+                output.WriteLine(line);
+            }
+        };
+        trainer.Validated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clear}val loss {r.Loss:F4} at step {r.Step}"));
+        trainer.Sampled += r => output.WriteLine($"{clear}sample at step {r.Step}:\n---\n{r.Text}\n---");
+        trainer.Checkpointed += path => output.WriteLine($"{clear}checkpoint {path}");
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
@@ -173,6 +199,13 @@ internal static class TrainCommand
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+
+        if (options.OutputDirectory is not null && !plot.IsEmpty)
+        {
+            string png = Path.Combine(options.OutputDirectory, "loss.png");
+            plot.Save(png);
+            output.WriteLine($"loss curve {png}");
         }
 
         return ExitCodes.Success;

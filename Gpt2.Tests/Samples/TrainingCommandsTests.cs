@@ -19,6 +19,57 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
     }
 
     [Test]
+    public void PrepareTextShardsAnyCorpus()
+    {
+        string corpus = Path.Combine(TempDir, "corpus"), dir = Path.Combine(TempDir, "shards");
+        Directory.CreateDirectory(Path.Combine(corpus, "b"));
+        File.WriteAllText(Path.Combine(corpus, "a.txt"), "Hello world");
+        File.WriteAllText(Path.Combine(corpus, "b", "c.txt"), string.Join(" ", Enumerable.Repeat("Hello world", 10)));
+        var (code, output, error) = Run("prepare", "text", corpus, "--out", dir, "--val-tokens", "4", "--shard-tokens", "9", "--prefix", "t");
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("tokenized 2/2 files"));
+        // documents: [EOT Hello world] [EOT Hello world ×10 = 20 tokens] → 24 tokens: 4 validation, then 9 + 9 + 2
+        Assert.That(TokenShard.Read(Path.Combine(dir, "t_val_000000.bin")), Is.EqualTo(new ushort[] { 50256, 15496, 995, 50256 }));
+        Assert.That(Enumerable.Range(0, 3).Select(i => TokenShard.ReadTokenCount(Path.Combine(dir, $"t_train_{i:D6}.bin"))), Is.EqualTo(new long[] { 9, 9, 2 }));
+        Assert.That(Run("prepare", "text", Path.Combine(TempDir, "none"), "--out", dir).Code, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void PrepareTinyStoriesFromALocalArchive()
+    {
+        string archive = Path.Combine(TempDir, "stories.tar.gz"), dir = Path.Combine(TempDir, "ts");
+        using (var file = File.Create(archive))
+        using (var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionLevel.Fastest))
+        using (var tar = new System.Formats.Tar.TarWriter(gzip))
+        {
+            void Add(string name, string json)
+            {
+                var entry = new System.Formats.Tar.PaxTarEntry(System.Formats.Tar.TarEntryType.RegularFile, name)
+                {
+                    DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json)),
+                };
+                tar.WriteEntry(entry);
+            }
+
+            Add("data01.json", "[{\"story\": \"Hello world\"}, {\"story\": \" Hello \"}, {\"story\": \"world\"}]");
+            Add("data00.json", "[{\"story\": \"  Hello world  \"}]");
+        }
+
+        var (code, output, error) = Run("prepare", "tinystories", "--archive", archive, "--out", dir);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(TokenShard.Read(Path.Combine(dir, "TinyStories_val.bin")), Is.EqualTo(new ushort[] { 50256, 15496, 995 }), "data00 is validation; stories are stripped");
+        var train = TokenShard.Read(Path.Combine(dir, "TinyStories_train.bin"));
+        Assert.That(train, Has.Length.EqualTo(7));
+        Assert.That(train.Count(t => t == 50256), Is.EqualTo(3));
+        Assert.That(train.Where(t => t != 50256), Is.EquivalentTo(new ushort[] { 15496, 995, 15496, 6894 }), "shuffled, same tokens");
+
+        File.WriteAllText(Path.Combine(TempDir, "bad.tar.gz"), "not an archive");
+        var bad = Run("prepare", "tinystories", "--archive", Path.Combine(TempDir, "bad.tar.gz"), "--out", dir);
+        Assert.That(bad.Code, Is.EqualTo(2));
+        Assert.That(bad.Error, Does.Contain("bad.tar.gz"));
+    }
+
+    [Test]
     public void PrepareNamesAMissingInput()
     {
         string missing = Path.Combine(TempDir, "nope.txt");
@@ -37,6 +88,7 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain("step     4/4").And.Contain("val loss").And.Contain("sample at step 4"));
         Assert.That(File.ReadAllLines(Path.Combine(outDir, "main.log")), Has.Some.StartsWith("s:0 tel:").And.Some.StartsWith("s:3 trl:"));
+        Assert.That(File.ReadAllBytes(Path.Combine(outDir, "loss.png"))[1..4], Is.EqualTo("PNG"u8.ToArray()), "the loss curve is a PNG");
         string model = Path.Combine(outDir, "model_00000004.bin");
         Assert.That(File.Exists(model) && File.Exists(Path.Combine(outDir, "state_00000002.bin")));
 

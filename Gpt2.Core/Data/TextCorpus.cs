@@ -1,0 +1,63 @@
+using Gpt2.Formats;
+using Gpt2.Text;
+
+namespace Gpt2.Data;
+
+/// <summary>
+/// Any text corpus into llm.c token shards: each file is a document preceded by the end-of-text token; the first
+/// tokens form the validation shard, the rest are cut into training shards of a fixed size.
+/// </summary>
+public static class TextCorpus
+{
+    /// <summary>Tokenizes files (in parallel, kept in order) and writes <c>PREFIX_val_000000.bin</c> and <c>PREFIX_train_NNNNNN.bin</c>.</summary>
+    /// <param name="files">The text files, in order.</param>
+    /// <param name="directory">Output folder.</param>
+    /// <param name="prefix">File name prefix.</param>
+    /// <param name="validationTokens">Tokens in the validation shard.</param>
+    /// <param name="shardTokens">Tokens per training shard.</param>
+    /// <param name="progress">Receives the number of files tokenized so far.</param>
+    /// <returns>The shard paths written, validation first.</returns>
+    public static IReadOnlyList<string> Write(IReadOnlyList<string> files, string directory, string prefix, int validationTokens, int shardTokens,
+        Action<int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentOutOfRangeException.ThrowIfNegative(validationTokens);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shardTokens);
+        var tokenizer = Gpt2Tokenizer.Instance;
+        var documents = new ushort[files.Count][];
+        int done = 0;
+        Parallel.For(0, files.Count, i =>
+        {
+            var ids = tokenizer.Encode(File.ReadAllText(files[i]));
+            var doc = new ushort[ids.Count + 1];
+            doc[0] = Gpt2Tokenizer.EndOfText;
+            for (int k = 0; k < ids.Count; k++)
+            {
+                doc[k + 1] = checked((ushort)ids[k]);
+            }
+
+            documents[i] = doc;
+            progress?.Invoke(Interlocked.Increment(ref done));
+        });
+
+        var all = documents.SelectMany(d => d).ToArray();
+        if (all.Length <= validationTokens)
+        {
+            throw new ArgumentException($"The corpus has {all.Length} tokens, not more than the {validationTokens} asked for validation.", nameof(validationTokens));
+        }
+
+        var written = new List<string>();
+        string val = Path.Combine(directory, $"{prefix}_val_000000.bin");
+        TokenShard.Write(val, all.AsSpan(0, validationTokens));
+        written.Add(val);
+        int shard = 0;
+        for (int start = validationTokens; start < all.Length; start += shardTokens, shard++)
+        {
+            string path = Path.Combine(directory, $"{prefix}_train_{shard:D6}.bin");
+            TokenShard.Write(path, all.AsSpan(start, Math.Min(shardTokens, all.Length - start)));
+            written.Add(path);
+        }
+
+        return written;
+    }
+}
