@@ -32,49 +32,25 @@ internal static class BenchCommand
 
         command.SetAction(parse => CommandGuard.Run(error, "bench", () =>
         {
-            int b = Positive(parse.GetValue(batch), "--batch"), t = Positive(parse.GetValue(seq), "--seq");
-            int n = Positive(parse.GetValue(steps), "--steps");
-            int w = parse.GetValue(warmup);
-            if (w < 0)
-            {
-                throw new UsageException($"--warmup: must be 0 or more, got {w}.");
-            }
-
-            int? th = parse.GetValue(threads);
-            if (th is <= 0)
-            {
-                throw new UsageException($"--threads: must be positive, got {th}.");
-            }
+            int b = Flags.Positive(parse.GetValue(batch), "--batch"), t = Flags.Positive(parse.GetValue(seq), "--seq");
+            int n = Flags.Positive(parse.GetValue(steps), "--steps");
+            int w = Flags.NonNegative(parse.GetValue(warmup), "--warmup");
+            int? th = Flags.Threads(parse.GetValue(threads));
 
             return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w, parse.GetValue(profile));
         }));
         return command;
     }
 
-    private static int Positive(int value, string flag) =>
-        value > 0 ? value : throw new UsageException($"{flag}: must be positive, got {value}.");
 
     private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, int? threads, int steps, int warmup, bool profile)
     {
-        Gpt2Config config;
-        bool fromFile = File.Exists(modelArg);
-        try
-        {
-            config = fromFile ? ModelFile.ReadHeader(modelArg).Config : Gpt2Config.FromDescriptor(modelArg);
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"--model: '{modelArg}' is neither a model file nor a descriptor. {e.Message}");
-        }
-
-        if (t > config.MaxSequenceLength)
-        {
-            throw new UsageException($"--seq: {t} exceeds the model's maxT {config.MaxSequenceLength}.");
-        }
+        var source = ModelSource.Resolve(modelArg, t);
+        var config = source.Config;
 
         var device = Cli.Backends.Create(backendName, threads, matmul);
         using var be = profile ? new TimedBackend(device) : device;
-        using var gpt = fromFile ? Gpt2Model.Load(modelArg, be) : Gpt2Model.CreateRandom(config, be);
+        using var gpt = source.Create(be, seed: 42);
         using var adamw = new AdamW(gpt, new AdamWOptions { WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f });
         var rng = new Random(1337);
         int[] inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();

@@ -55,9 +55,9 @@ internal static class TrainCommand
 
         command.SetAction(parse => CommandGuard.Run(error, "train", () =>
         {
-            int b = Positive(parse.GetValue(batch), "--batch"), t = Positive(parse.GetValue(seq), "--seq");
-            int x = Positive(parse.GetValue(steps), "--max-steps");
-            int d = NonNegative(parse.GetValue(total), "--total-batch");
+            int b = Flags.Positive(parse.GetValue(batch), "--batch"), t = Flags.Positive(parse.GetValue(seq), "--seq");
+            int x = Flags.Positive(parse.GetValue(steps), "--max-steps");
+            int d = Flags.NonNegative(parse.GetValue(total), "--total-batch");
             if (d % (b * t) != 0)
             {
                 throw new UsageException($"--total-batch: {d} is not a multiple of B·T = {b * t}.");
@@ -81,13 +81,9 @@ internal static class TrainCommand
                 throw new UsageException($"--weight-decay: must be in [0, 1), got {wd}.");
             }
 
-            int? th = parse.GetValue(threads);
-            if (th is <= 0)
-            {
-                throw new UsageException($"--threads: must be positive, got {th}.");
-            }
+            int? th = Flags.Threads(parse.GetValue(threads));
 
-            int y = Flag(parse.GetValue(resume), "--resume"), a = Flag(parse.GetValue(overfit), "--overfit-single-batch");
+            int y = Flags.ZeroOrOne(parse.GetValue(resume), "--resume"), a = Flags.ZeroOrOne(parse.GetValue(overfit), "--overfit-single-batch");
             string? o = parse.GetValue(outDir);
             if (y == 1 && o is null)
             {
@@ -97,16 +93,16 @@ internal static class TrainCommand
             var options = new TrainerOptions
             {
                 BatchSize = b, SequenceLength = t, TotalBatchTokens = d, MaxSteps = x,
-                Schedule = new LearningRateSchedule(ParseSchedule(parse.GetValue(schedule)!), peak, NonNegative(parse.GetValue(warmup), "--warmup"), x, q),
+                Schedule = new LearningRateSchedule(ParseSchedule(parse.GetValue(schedule)!), peak, Flags.NonNegative(parse.GetValue(warmup), "--warmup"), x, q),
                 Optimizer = new AdamWOptions
                 {
                     Beta1 = 0.9f, Beta2 = 0.95f, Epsilon = 1e-8f, WeightDecay = wd, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f,
                 },
-                ValidationEvery = NonNegative(parse.GetValue(valEvery), "--val-every"),
-                ValidationBatches = Positive(parse.GetValue(valBatches), "--val-batches"),
-                SampleEvery = NonNegative(parse.GetValue(sampleEvery), "--sample-every"),
-                SampleTokens = NonNegative(parse.GetValue(sampleTokens), "--sample-tokens"),
-                CheckpointEvery = NonNegative(parse.GetValue(checkpointEvery), "--checkpoint-every"),
+                ValidationEvery = Flags.NonNegative(parse.GetValue(valEvery), "--val-every"),
+                ValidationBatches = Flags.Positive(parse.GetValue(valBatches), "--val-batches"),
+                SampleEvery = Flags.NonNegative(parse.GetValue(sampleEvery), "--sample-every"),
+                SampleTokens = Flags.NonNegative(parse.GetValue(sampleTokens), "--sample-tokens"),
+                CheckpointEvery = Flags.NonNegative(parse.GetValue(checkpointEvery), "--checkpoint-every"),
                 OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed),
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
@@ -119,21 +115,8 @@ internal static class TrainCommand
         string backendName, string matmul, int? threads, uint seed)
     {
         // every input is read and checked before the model is built, so bad input costs nothing and writes nothing
-        Gpt2Config config;
-        bool fromFile = File.Exists(modelArg);
-        try
-        {
-            config = fromFile ? ModelFile.ReadHeader(modelArg).Config : Gpt2Config.FromDescriptor(modelArg);
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"--model: '{modelArg}' is neither a model file nor a descriptor. {e.Message}");
-        }
-
-        if (options.SequenceLength > config.MaxSequenceLength)
-        {
-            throw new UsageException($"--seq: {options.SequenceLength} exceeds the model's maxT {config.MaxSequenceLength}.");
-        }
+        var source = ModelSource.Resolve(modelArg, options.SequenceLength);
+        var config = source.Config;
 
         if (trainPattern == DefaultTrain && valPattern == DefaultVal && !(File.Exists(DefaultTrain) && File.Exists(DefaultVal)))
         {
@@ -151,7 +134,7 @@ internal static class TrainCommand
         }
 
         using var be = Cli.Backends.Create(backendName, threads, matmul);
-        using var gpt = fromFile ? Gpt2Model.Load(modelArg, be) : Gpt2Model.CreateRandom(config, be, seed);
+        using var gpt = source.Create(be, seed);
         using var trainer = new Trainer(gpt, trainLoader, valLoader, options);
         if (checkpoint is { } c && state is not null)
         {
@@ -222,12 +205,6 @@ internal static class TrainCommand
         _ => ScheduleKind.Wsd,
     };
 
-    private static int Positive(int value, string flag) =>
-        value > 0 ? value : throw new UsageException($"{flag}: must be positive, got {value}.");
 
-    private static int NonNegative(int value, string flag) =>
-        value >= 0 ? value : throw new UsageException($"{flag}: must be 0 or more, got {value}.");
 
-    private static int Flag(int value, string flag) =>
-        value is 0 or 1 ? value : throw new UsageException($"{flag}: must be 0 or 1, got {value}.");
 }
