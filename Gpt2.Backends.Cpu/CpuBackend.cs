@@ -9,6 +9,7 @@ namespace Gpt2.Backends.Cpu;
 public sealed unsafe class CpuBackend : IComputeBackend
 {
     private readonly CpuParallel _parallel;
+    private readonly CpuScratch _scratch = new();
 
     /// <summary>Creates the backend.</summary>
     /// <param name="threads">Threads per op; defaults to <see cref="Environment.ProcessorCount"/>.</param>
@@ -130,7 +131,7 @@ public sealed unsafe class CpuBackend : IComputeBackend
             db = Ptr(dbv);
         }
 
-        Matmul.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(dInput), Ptr(dWeight), db, rows, channels, outputChannels);
+        Matmul.Backward(_parallel, _scratch, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(dInput), Ptr(dWeight), db, rows, channels, outputChannels);
     }
 
     /// <inheritdoc/>
@@ -218,10 +219,8 @@ public sealed unsafe class CpuBackend : IComputeBackend
         *Ptr(result) = Ops.SumOfSquares.Compute(_parallel, Ptr(values), values.Length);
     }
 
-    /// <summary>Nothing to release: buffers free their own memory.</summary>
-    public void Dispose()
-    {
-    }
+    /// <summary>Releases the scratch memory; buffers free their own memory.</summary>
+    public void Dispose() => _scratch.Dispose();
 
     private T* Ptr<T>(DeviceView<T> view) where T : unmanaged
     {

@@ -4,117 +4,172 @@ namespace Gpt2.Backends.Cpu.Ops;
 
 /// <summary>
 /// output = input · weightᵀ + bias. Shapes: input (rows,C), weight (OC,C), bias (OC), output (rows,OC).
-/// Forward works on blocks of four rows so each weight vector loaded serves four dot products.
+/// Every product is computed in dot-product form over a contiguous K: the forward directly, the backward after
+/// transposing its operands into scratch memory (dInput = dOutput · (Wᵀ)ᵀ, dWeight = (dOutputᵀ) · (inputᵀ)ᵀ), so the
+/// three matmuls share one register-tiled kernel. Every output element has one owner and one summation order.
 /// </summary>
 internal static unsafe class Matmul
 {
-    private const int RowBlock = 4;
+    private const int RowTile = 4;
+    private const int ColumnTile = 2;
     private const int ColumnBlock = 64;
 
-    public static void Forward(CpuParallel parallel, float* input, float* weight, float* bias, float* output, int rows, int c, int oc)
+    public static void Forward(CpuParallel parallel, float* input, float* weight, float* bias, float* output, int rows, int c, int oc) =>
+        Dot(parallel, input, weight, bias, output, rows, c, oc, accumulate: false);
+
+    /// <summary>
+    /// output[r,o] (+)= bias[o] + Σk a[r,k]·b[o,k], for a (rows,K) and b (OC,K). Tasks take a block of 64 columns
+    /// (b rows, which then stay in cache) across all rows; inside, 4×2 tiles of outputs share their loads.
+    /// </summary>
+    public static void Dot(CpuParallel parallel, float* a, float* b, float* bias, float* output, int rows, int k, int oc, bool accumulate)
     {
-        int rowBlocks = (rows + RowBlock - 1) / RowBlock;
+        int rowBlocks = (rows + RowTile - 1) / RowTile;
         int colBlocks = (oc + ColumnBlock - 1) / ColumnBlock;
         parallel.ForRanges((long)rowBlocks * colBlocks, 1, (start, end) =>
         {
             for (long task = start; task < end; task++)
             {
-                int r0 = (int)(task / colBlocks) * RowBlock;
-                int o0 = (int)(task % colBlocks) * ColumnBlock;
+                int o0 = (int)(task / rowBlocks) * ColumnBlock;
+                int r0 = (int)(task % rowBlocks) * RowTile;
                 int o1 = Math.Min(oc, o0 + ColumnBlock);
-                if (r0 + RowBlock <= rows)
+                int r1 = Math.Min(rows, r0 + RowTile);
+                int o = o0;
+                if (r1 - r0 == RowTile)
                 {
-                    ForwardBlock4(input + (long)r0 * c, weight, bias, output + (long)r0 * oc, c, oc, o0, o1);
-                }
-                else
-                {
-                    for (int r = r0; r < rows; r++)
+                    for (; o + ColumnTile <= o1; o += ColumnTile)
                     {
-                        for (int o = o0; o < o1; o++)
-                        {
-                            float sum = VectorMath.Dot(input + (long)r * c, weight + (long)o * c, c);
-                            output[(long)r * oc + o] = (bias != null ? bias[o] : 0f) + sum;
-                        }
+                        Tile4x2(a + (long)r0 * k, b + (long)o * k, bias, output + (long)r0 * oc, k, oc, o, accumulate);
+                    }
+                }
+
+                for (int r = r0; r < r1; r++)
+                {
+                    int from = r1 - r0 == RowTile ? o : o0;
+                    for (int j = from; j < o1; j++)
+                    {
+                        float sum = VectorMath.Dot(a + (long)r * k, b + (long)j * k, k);
+                        Store(output, bias, (long)r * oc + j, j, sum, accumulate);
                     }
                 }
             }
         });
     }
 
-    /// <summary>Four rows at once; each dot product sums in exactly the order of <see cref="VectorMath.Dot"/>.</summary>
-    private static void ForwardBlock4(float* x, float* weight, float* bias, float* output, int c, int oc, int o0, int o1)
+    /// <summary>Eight dot products at once; each sums in exactly the order of <see cref="VectorMath.Dot"/>.</summary>
+    private static void Tile4x2(float* x, float* w, float* bias, float* output, int k, int oc, int o, bool accumulate)
     {
-        float* x0 = x, x1 = x + c, x2 = x + 2 * c, x3 = x + 3 * c;
-        for (int o = o0; o < o1; o++)
+        float* x0 = x, x1 = x + k, x2 = x + 2 * k, x3 = x + 3 * k;
+        float* w0 = w, w1 = w + k;
+        var a00 = Vector256<float>.Zero;
+        var a01 = Vector256<float>.Zero;
+        var a10 = Vector256<float>.Zero;
+        var a11 = Vector256<float>.Zero;
+        var a20 = Vector256<float>.Zero;
+        var a21 = Vector256<float>.Zero;
+        var a30 = Vector256<float>.Zero;
+        var a31 = Vector256<float>.Zero;
+        int i = 0;
+        for (; i + 8 <= k; i += 8)
         {
-            float* w = weight + (long)o * c;
-            var a0 = Vector256<float>.Zero;
-            var a1 = Vector256<float>.Zero;
-            var a2 = Vector256<float>.Zero;
-            var a3 = Vector256<float>.Zero;
-            int i = 0;
-            for (; i + 8 <= c; i += 8)
-            {
-                var wv = Vector256.Load(w + i);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(x0 + i), wv, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(x1 + i), wv, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(x2 + i), wv, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(x3 + i), wv, a3);
-            }
-
-            float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2), s3 = Vector256.Sum(a3);
-            for (; i < c; i++)
-            {
-                s0 = MathF.FusedMultiplyAdd(x0[i], w[i], s0);
-                s1 = MathF.FusedMultiplyAdd(x1[i], w[i], s1);
-                s2 = MathF.FusedMultiplyAdd(x2[i], w[i], s2);
-                s3 = MathF.FusedMultiplyAdd(x3[i], w[i], s3);
-            }
-
-            float b = bias != null ? bias[o] : 0f;
-            output[o] = b + s0;
-            output[oc + o] = b + s1;
-            output[2L * oc + o] = b + s2;
-            output[3L * oc + o] = b + s3;
+            var v0 = Vector256.Load(w0 + i);
+            var v1 = Vector256.Load(w1 + i);
+            var u = Vector256.Load(x0 + i);
+            a00 = Vector256.FusedMultiplyAdd(u, v0, a00);
+            a01 = Vector256.FusedMultiplyAdd(u, v1, a01);
+            u = Vector256.Load(x1 + i);
+            a10 = Vector256.FusedMultiplyAdd(u, v0, a10);
+            a11 = Vector256.FusedMultiplyAdd(u, v1, a11);
+            u = Vector256.Load(x2 + i);
+            a20 = Vector256.FusedMultiplyAdd(u, v0, a20);
+            a21 = Vector256.FusedMultiplyAdd(u, v1, a21);
+            u = Vector256.Load(x3 + i);
+            a30 = Vector256.FusedMultiplyAdd(u, v0, a30);
+            a31 = Vector256.FusedMultiplyAdd(u, v1, a31);
         }
+
+        float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
+        float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
+        for (; i < k; i++)
+        {
+            s00 = MathF.FusedMultiplyAdd(x0[i], w0[i], s00);
+            s01 = MathF.FusedMultiplyAdd(x0[i], w1[i], s01);
+            s10 = MathF.FusedMultiplyAdd(x1[i], w0[i], s10);
+            s11 = MathF.FusedMultiplyAdd(x1[i], w1[i], s11);
+            s20 = MathF.FusedMultiplyAdd(x2[i], w0[i], s20);
+            s21 = MathF.FusedMultiplyAdd(x2[i], w1[i], s21);
+            s30 = MathF.FusedMultiplyAdd(x3[i], w0[i], s30);
+            s31 = MathF.FusedMultiplyAdd(x3[i], w1[i], s31);
+        }
+
+        Store(output, bias, o, o, s00, accumulate);
+        Store(output, bias, o + 1, o + 1, s01, accumulate);
+        Store(output, bias, oc + o, o, s10, accumulate);
+        Store(output, bias, oc + o + 1, o + 1, s11, accumulate);
+        Store(output, bias, 2L * oc + o, o, s20, accumulate);
+        Store(output, bias, 2L * oc + o + 1, o + 1, s21, accumulate);
+        Store(output, bias, 3L * oc + o, o, s30, accumulate);
+        Store(output, bias, 3L * oc + o + 1, o + 1, s31, accumulate);
+    }
+
+    private static void Store(float* output, float* bias, long at, int column, float sum, bool accumulate)
+    {
+        float v = (bias != null ? bias[column] : 0f) + sum;
+        output[at] = accumulate ? output[at] + v : v;
     }
 
     /// <summary>
-    /// dInput (rows,C) += dOutput · weight, split by rows; dWeight (OC,C) += dOutputᵀ · input and
-    /// dBias (OC) += Σ rows dOutput, split by output channel. Every element has one owner and sums in row order.
+    /// dInput (rows,C) += dOutput · weight and dWeight (OC,C) += dOutputᵀ · input, both through <see cref="Dot"/> on
+    /// transposed copies in <paramref name="scratch"/>; dBias (OC) += Σ rows dOutput, summed along the transposed rows.
     /// </summary>
-    public static void Backward(CpuParallel parallel, float* dOutput, float* input, float* weight,
+    public static void Backward(CpuParallel parallel, CpuScratch scratch, float* dOutput, float* input, float* weight,
         float* dInput, float* dWeight, float* dBias, int rows, int c, int oc)
     {
-        parallel.ForRanges(rows, 4, (start, end) =>
+        float* weightT = scratch.Get(0, (long)c * oc);   // (C, OC)
+        float* dOutputT = scratch.Get(1, (long)oc * rows); // (OC, rows)
+        float* inputT = scratch.Get(2, (long)c * rows);    // (C, rows)
+        Transpose(parallel, weight, weightT, oc, c);
+        Transpose(parallel, dOutput, dOutputT, rows, oc);
+        Transpose(parallel, input, inputT, rows, c);
+        Dot(parallel, dOutput, weightT, null, dInput, rows, oc, c, accumulate: true);
+        Dot(parallel, dOutputT, inputT, null, dWeight, oc, rows, c, accumulate: true);
+        if (dBias != null)
         {
-            for (long r = start; r < end; r++)
+            parallel.ForRanges(oc, 64, (start, end) =>
             {
-                float* dx = dInput + r * c;
-                float* dout = dOutput + r * oc;
-                for (int o = 0; o < oc; o++)
+                for (long o = start; o < end; o++)
                 {
-                    VectorMath.Axpy(dx, weight + (long)o * c, dout[o], c);
-                }
-            }
-        });
+                    float* d = dOutputT + o * rows;
+                    float sum = 0f;
+                    for (int r = 0; r < rows; r++)
+                    {
+                        sum += d[r];
+                    }
 
-        parallel.ForRanges(oc, 4, (start, end) =>
+                    dBias[o] += sum;
+                }
+            });
+        }
+    }
+
+    /// <summary>destination (cols, rows) = sourceᵀ for source (rows, cols), in 32×32 blocks that stay in cache.</summary>
+    public static void Transpose(CpuParallel parallel, float* source, float* destination, int rows, int cols)
+    {
+        const int block = 32;
+        int rowBlocks = (rows + block - 1) / block;
+        int colBlocks = (cols + block - 1) / block;
+        parallel.ForRanges((long)rowBlocks * colBlocks, 16, (start, end) =>
         {
-            for (long o = start; o < end; o++)
+            for (long task = start; task < end; task++)
             {
-                float* dw = dWeight + o * c;
-                float db = 0;
-                for (long r = 0; r < rows; r++)
+                int c0 = (int)(task / rowBlocks) * block, r0 = (int)(task % rowBlocks) * block;
+                int c1 = Math.Min(cols, c0 + block), r1 = Math.Min(rows, r0 + block);
+                for (int r = r0; r < r1; r++)
                 {
-                    float d = dOutput[r * oc + o];
-                    db += d;
-                    VectorMath.Axpy(dw, input + r * c, d, c);
-                }
-
-                if (dBias != null)
-                {
-                    dBias[o] += db;
+                    float* s = source + (long)r * cols;
+                    for (int j = c0; j < c1; j++)
+                    {
+                        destination[(long)j * rows + r] = s[j];
+                    }
                 }
             }
         });
