@@ -5,6 +5,7 @@ namespace Gpt2.Model;
 public sealed partial class Gpt2Model
 {
     private bool _hasTargets;
+    private float[] _hostLosses = [];
 
     /// <summary>Runs the model on a batch without computing a loss (inference); read the result with <see cref="GetLogits"/>.</summary>
     /// <param name="inputs">(B,T) token ids below V.</param>
@@ -79,7 +80,7 @@ public sealed partial class Gpt2Model
         }
 
         be.SoftmaxCrossEntropyForward(acts.Logits.View, targetView, acts.Probabilities!.View, acts.Losses!.View, bt, V, Vp);
-        var losses = new float[bt];
+        var losses = _hostLosses.Length == bt ? _hostLosses : _hostLosses = new float[bt];
         be.Download(acts.Losses.View, losses);
         double sum = 0;
         foreach (float loss in losses)
