@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
@@ -151,7 +152,10 @@ internal static unsafe class Matmul
         }
     }
 
-    /// <summary>destination (cols, rows) = sourceᵀ for source (rows, cols), in 32×32 blocks that stay in cache.</summary>
+    /// <summary>
+    /// destination (cols, rows) = sourceᵀ for source (rows, cols), in 32×32 blocks that stay in cache, each made of
+    /// 8×8 register transposes where AVX is available.
+    /// </summary>
     public static void Transpose(CpuParallel parallel, float* source, float* destination, int rows, int cols)
     {
         const int block = 32;
@@ -163,15 +167,62 @@ internal static unsafe class Matmul
             {
                 int c0 = (int)(task / rowBlocks) * block, r0 = (int)(task % rowBlocks) * block;
                 int c1 = Math.Min(cols, c0 + block), r1 = Math.Min(rows, r0 + block);
+                int rFull = Avx.IsSupported ? r0 + (r1 - r0) / 8 * 8 : r0;
+                int cFull = Avx.IsSupported ? c0 + (c1 - c0) / 8 * 8 : c0;
+                for (int r = r0; r < rFull; r += 8)
+                {
+                    for (int j = c0; j < cFull; j += 8)
+                    {
+                        Transpose8x8(source + (long)r * cols + j, cols, destination + (long)j * rows + r, rows);
+                    }
+                }
+
+                // the ragged edges, element by element
                 for (int r = r0; r < r1; r++)
                 {
                     float* s = source + (long)r * cols;
-                    for (int j = c0; j < c1; j++)
+                    for (int j = r < rFull ? cFull : c0; j < c1; j++)
                     {
                         destination[(long)j * rows + r] = s[j];
                     }
                 }
             }
         });
+    }
+
+    private static void Transpose8x8(float* source, int sourceStride, float* destination, int destinationStride)
+    {
+        var r0 = Avx.LoadVector256(source);
+        var r1 = Avx.LoadVector256(source + sourceStride);
+        var r2 = Avx.LoadVector256(source + 2L * sourceStride);
+        var r3 = Avx.LoadVector256(source + 3L * sourceStride);
+        var r4 = Avx.LoadVector256(source + 4L * sourceStride);
+        var r5 = Avx.LoadVector256(source + 5L * sourceStride);
+        var r6 = Avx.LoadVector256(source + 6L * sourceStride);
+        var r7 = Avx.LoadVector256(source + 7L * sourceStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(destination, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(destination + destinationStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(destination + 2L * destinationStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(destination + 3L * destinationStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(destination + 4L * destinationStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(destination + 5L * destinationStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(destination + 6L * destinationStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(destination + 7L * destinationStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 }
