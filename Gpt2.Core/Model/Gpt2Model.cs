@@ -57,7 +57,7 @@ public sealed partial class Gpt2Model : IDisposable
     /// <summary>T of the last forward pass (0 before the first).</summary>
     public int SequenceLength => _acts?.SequenceLength ?? 0;
 
-    /// <summary>Creates a model with GPT-2's random initialisation, identical to llm.c's for the same seed.</summary>
+    /// <summary>Creates a model with GPT-2's random initialisation, drawn as llm.c draws it (same generator, order and scales).</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="backend">The backend.</param>
     /// <param name="seed">Generator seed; llm.c uses 42.</param>

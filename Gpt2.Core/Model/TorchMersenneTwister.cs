@@ -2,7 +2,8 @@ namespace Gpt2.Model;
 
 /// <summary>
 /// The Mersenne Twister with PyTorch's seeding and normal sampling, as llm.c's rand.h, so that a model
-/// initialised from a seed here starts from exactly the weights llm.c (and <c>torch.manual_seed</c>) gives.
+/// initialised from a seed here draws the same random numbers as llm.c (and <c>torch.manual_seed</c>); the Box-Muller
+/// transform uses .NET's MathF, so a value may differ from C's libm in the last bit.
 /// </summary>
 internal sealed class TorchMersenneTwister
 {

@@ -5,7 +5,7 @@ using Gpt2.Samples.Cli;
 
 namespace Gpt2.Samples.Init;
 
-/// <summary><c>gpt2 init</c>: writes a randomly initialised model file, identical to llm.c's for the same descriptor and seed.</summary>
+/// <summary><c>gpt2 init</c>: writes a randomly initialised model file, drawn as llm.c draws it for the same descriptor and seed.</summary>
 internal static class InitCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
