@@ -12,7 +12,7 @@ namespace Gpt2.Backends.Cpu.Ops;
 internal static unsafe class Matmul
 {
     private const int RowTile = 4;
-    private const int ColumnTile = 2;
+    private const int ColumnTile = 3;
     private const int ColumnBlock = 64;
 
     public static void Forward(CpuParallel parallel, float* input, float* weight, float* bias, float* output, int rows, int c, int oc) =>
@@ -20,7 +20,7 @@ internal static unsafe class Matmul
 
     /// <summary>
     /// output[r,o] (+)= bias[o] + Σk a[r,k]·b[o,k], for a (rows,K) and b (OC,K). Tasks take a block of 64 columns
-    /// (b rows, which then stay in cache) across all rows; inside, 4×2 tiles of outputs share their loads.
+    /// (b rows, which then stay in cache) across all rows; inside, 4×3 tiles of outputs share their loads.
     /// </summary>
     public static void Dot(CpuParallel parallel, float* a, float* b, float* bias, float* output, int rows, int k, int oc, bool accumulate)
     {
@@ -39,7 +39,7 @@ internal static unsafe class Matmul
                 {
                     for (; o + ColumnTile <= o1; o += ColumnTile)
                     {
-                        Tile4x2(a + (long)r0 * k, b + (long)o * k, bias, output + (long)r0 * oc, k, oc, o, accumulate);
+                        Tile4x3(a + (long)r0 * k, b + (long)o * k, bias, output + (long)r0 * oc, k, oc, o, accumulate);
                     }
                 }
 
@@ -56,60 +56,58 @@ internal static unsafe class Matmul
         });
     }
 
-    /// <summary>Eight dot products at once; each sums in exactly the order of <see cref="VectorMath.Dot"/>.</summary>
-    private static void Tile4x2(float* x, float* w, float* bias, float* output, int k, int oc, int o, bool accumulate)
+    /// <summary>Twelve dot products at once; each sums in exactly the order of <see cref="VectorMath.Dot"/>.</summary>
+    private static void Tile4x3(float* x, float* w, float* bias, float* output, int k, int oc, int o, bool accumulate)
     {
         float* x0 = x, x1 = x + k, x2 = x + 2 * k, x3 = x + 3 * k;
-        float* w0 = w, w1 = w + k;
-        var a00 = Vector256<float>.Zero;
-        var a01 = Vector256<float>.Zero;
-        var a10 = Vector256<float>.Zero;
-        var a11 = Vector256<float>.Zero;
-        var a20 = Vector256<float>.Zero;
-        var a21 = Vector256<float>.Zero;
-        var a30 = Vector256<float>.Zero;
-        var a31 = Vector256<float>.Zero;
+        float* w0 = w, w1 = w + k, w2 = w + 2 * k;
+        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
         int i = 0;
         for (; i + 8 <= k; i += 8)
         {
             var v0 = Vector256.Load(w0 + i);
             var v1 = Vector256.Load(w1 + i);
+            var v2 = Vector256.Load(w2 + i);
             var u = Vector256.Load(x0 + i);
             a00 = Vector256.FusedMultiplyAdd(u, v0, a00);
             a01 = Vector256.FusedMultiplyAdd(u, v1, a01);
+            a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
             u = Vector256.Load(x1 + i);
             a10 = Vector256.FusedMultiplyAdd(u, v0, a10);
             a11 = Vector256.FusedMultiplyAdd(u, v1, a11);
+            a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
             u = Vector256.Load(x2 + i);
             a20 = Vector256.FusedMultiplyAdd(u, v0, a20);
             a21 = Vector256.FusedMultiplyAdd(u, v1, a21);
+            a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
             u = Vector256.Load(x3 + i);
             a30 = Vector256.FusedMultiplyAdd(u, v0, a30);
             a31 = Vector256.FusedMultiplyAdd(u, v1, a31);
+            a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
         }
 
-        float s00 = Vector256.Sum(a00), s01 = Vector256.Sum(a01), s10 = Vector256.Sum(a10), s11 = Vector256.Sum(a11);
-        float s20 = Vector256.Sum(a20), s21 = Vector256.Sum(a21), s30 = Vector256.Sum(a30), s31 = Vector256.Sum(a31);
+        Finish(x0, w0, w1, w2, a00, a01, a02, i, k, bias, output, o, accumulate);
+        Finish(x1, w0, w1, w2, a10, a11, a12, i, k, bias, output + oc, o, accumulate);
+        Finish(x2, w0, w1, w2, a20, a21, a22, i, k, bias, output + 2L * oc, o, accumulate);
+        Finish(x3, w0, w1, w2, a30, a31, a32, i, k, bias, output + 3L * oc, o, accumulate);
+    }
+
+    /// <summary>Lane sums, then the scalar tail, then the stores of one row's three outputs.</summary>
+    private static void Finish(float* x, float* w0, float* w1, float* w2, Vector256<float> a0, Vector256<float> a1, Vector256<float> a2,
+        int i, int k, float* bias, float* row, int o, bool accumulate)
+    {
+        float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2);
         for (; i < k; i++)
         {
-            s00 = MathF.FusedMultiplyAdd(x0[i], w0[i], s00);
-            s01 = MathF.FusedMultiplyAdd(x0[i], w1[i], s01);
-            s10 = MathF.FusedMultiplyAdd(x1[i], w0[i], s10);
-            s11 = MathF.FusedMultiplyAdd(x1[i], w1[i], s11);
-            s20 = MathF.FusedMultiplyAdd(x2[i], w0[i], s20);
-            s21 = MathF.FusedMultiplyAdd(x2[i], w1[i], s21);
-            s30 = MathF.FusedMultiplyAdd(x3[i], w0[i], s30);
-            s31 = MathF.FusedMultiplyAdd(x3[i], w1[i], s31);
+            s0 = MathF.FusedMultiplyAdd(x[i], w0[i], s0);
+            s1 = MathF.FusedMultiplyAdd(x[i], w1[i], s1);
+            s2 = MathF.FusedMultiplyAdd(x[i], w2[i], s2);
         }
 
-        Store(output, bias, o, o, s00, accumulate);
-        Store(output, bias, o + 1, o + 1, s01, accumulate);
-        Store(output, bias, oc + o, o, s10, accumulate);
-        Store(output, bias, oc + o + 1, o + 1, s11, accumulate);
-        Store(output, bias, 2L * oc + o, o, s20, accumulate);
-        Store(output, bias, 2L * oc + o + 1, o + 1, s21, accumulate);
-        Store(output, bias, 3L * oc + o, o, s30, accumulate);
-        Store(output, bias, 3L * oc + o + 1, o + 1, s31, accumulate);
+        Store(row, bias, o, o, s0, accumulate);
+        Store(row, bias, o + 1, o + 1, s1, accumulate);
+        Store(row, bias, o + 2, o + 2, s2, accumulate);
     }
 
     private static void Store(float* output, float* bias, long at, int column, float sum, bool accumulate)
