@@ -109,20 +109,21 @@ public sealed class Trainer : IDisposable
         while (true)
         {
             bool last = Step >= _o.MaxSteps || cancellation.IsCancellationRequested;
-            if (_validation is not null && (Due(_o.ValidationEvery) || last))
+            bool resumedHere = Step == _restoredStep; // this step's evaluation, sample and checkpoint happened before the checkpoint was written
+            if (_validation is not null && !resumedHere && (Due(_o.ValidationEvery) || last))
             {
                 float val = Validate();
                 log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{val:F4}"));
                 Validated?.Invoke(new ValidationReport(Step, val));
             }
 
-            if (_o.SampleTokens > 0 && (Due(_o.SampleEvery) || last))
+            if (_o.SampleTokens > 0 && !resumedHere && (Due(_o.SampleEvery) || last))
             {
                 string sample = Generate(_o.SampleTokens); // drawn even when nobody listens: the sampler's state is part of a checkpoint
                 Sampled?.Invoke(new SampleReport(Step, sample));
             }
 
-            if (_o.OutputDirectory is not null && Step > 0 && Step != _restoredStep
+            if (_o.OutputDirectory is not null && Step > 0 && !resumedHere
                 && (last || (_o.CheckpointEvery > 0 && Step % _o.CheckpointEvery == 0)))
             {
                 string path = Checkpoint(_o.OutputDirectory);

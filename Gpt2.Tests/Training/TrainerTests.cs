@@ -19,8 +19,8 @@ public sealed class TrainerTests : TempDirectoryTest
     public void ResumingGivesTheLossesOfAnUninterruptedRun()
     {
         WriteShards();
-        var options = Options(steps: 6) with { CheckpointEvery = 3, OutputDirectory = Path.Combine(TempDir, "a") };
-        var uninterrupted = Train(options, restoreFrom: null);
+        var options = Options(steps: 6) with { CheckpointEvery = 3, SampleEvery = 2, SampleTokens = 8, OutputDirectory = Path.Combine(TempDir, "a") };
+        var (uninterrupted, samples) = Train(options, restoreFrom: null);
         Assert.That(uninterrupted, Has.Count.EqualTo(6));
 
         // a second run restores the checkpoint written after step 3 and continues
@@ -29,8 +29,9 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(Path.GetFileName(checkpoint!.Value.Model), Is.EqualTo("model_00000006.bin"), "the final checkpoint is the newest");
         string model3 = Path.Combine(options.OutputDirectory!, "model_00000003.bin");
         string state3 = Path.Combine(options.OutputDirectory!, "state_00000003.bin");
-        var resumed = Train(options with { OutputDirectory = Path.Combine(TempDir, "b") }, (model3, state3));
+        var (resumed, resumedSamples) = Train(options with { OutputDirectory = Path.Combine(TempDir, "b") }, (model3, state3));
         Assert.That(resumed, Is.EqualTo(uninterrupted.Skip(3)), "bit-identical losses");
+        Assert.That(resumedSamples, Is.EqualTo(samples.Where(s => s.Step > 3)), "the sampler continues where it was");
         Assert.That(File.ReadAllLines(Path.Combine(options.OutputDirectory!, "main.log")),
             Does.Contain($"s:5 trl:{uninterrupted[5].ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}"));
     }
@@ -72,7 +73,7 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(Run(2, 4 * 32), Is.EqualTo(Run(4, 4 * 32)).Within(1e-3f));
     }
 
-    private List<float> Train(TrainerOptions options, (string Model, string State)? restoreFrom)
+    private (List<float> Losses, List<SampleReport> Samples) Train(TrainerOptions options, (string Model, string State)? restoreFrom)
     {
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5);
@@ -83,9 +84,11 @@ public sealed class TrainerTests : TempDirectoryTest
         }
 
         var losses = new List<float>();
+        var samples = new List<SampleReport>();
         trainer.StepCompleted += s => losses.Add(s.Loss);
+        trainer.Sampled += samples.Add;
         trainer.Run();
-        return losses;
+        return (losses, samples);
     }
 
     private static TrainerOptions Options(int steps) => new()
