@@ -71,28 +71,30 @@ public abstract class OpTests
         AssertGradient(Delta(Down(dB), pB), b, v => ReferenceOps.LayerNorm(D(x), D(w), v, Rows, C), dOut, "dBias");
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public void Matmul(bool withBias)
+    // rows 9: a partial row block; C 12 and OC 7: vector and scalar tails; C 70, OC 37: full 32-wide column chunks
+    // and ragged ones, several tiles of the ILGPU GEMM.
+    [TestCase(true, 12, 7)]
+    [TestCase(false, 12, 7)]
+    [TestCase(true, 70, 37)]
+    public void Matmul(bool withBias, int c, int oc)
     {
-        // rows 9 exercises the partial row block; C 12 the vector tail; OC 7 the scalar tail.
         const int rows = 9;
-        float[] x = Rand(rows * C), w = Rand(OC * C), bias = Rand(OC), dOut = Rand(rows * OC);
-        var o = Poisoned(rows * OC);
-        _backend.MatmulForward(Up(x), Up(w), withBias ? Up(bias) : null, o, rows, C, OC);
-        AssertClose(Down(o), ReferenceOps.Matmul(D(x), D(w), withBias ? D(bias) : null, rows, C, OC), ForwardTolerance, "output");
+        float[] x = Rand(rows * c), w = Rand(oc * c), bias = Rand(oc), dOut = Rand(rows * oc);
+        var o = Poisoned(rows * oc);
+        _backend.MatmulForward(Up(x), Up(w), withBias ? Up(bias) : null, o, rows, c, oc);
+        AssertClose(Down(o), ReferenceOps.Matmul(D(x), D(w), withBias ? D(bias) : null, rows, c, oc), ForwardTolerance, "output");
 
-        float[] pX = Rand(rows * C), pW = Rand(OC * C), pB = Rand(OC);
+        float[] pX = Rand(rows * c), pW = Rand(oc * c), pB = Rand(oc);
         var dX = Up(pX);
         var dW = Up(pW);
         var dB = Up(pB);
-        _backend.MatmulBackward(Up(dOut), Up(x), Up(w), dX, dW, withBias ? dB : null, rows, C, OC);
+        _backend.MatmulBackward(Up(dOut), Up(x), Up(w), dX, dW, withBias ? dB : null, rows, c, oc);
         double[]? bd = withBias ? D(bias) : null;
-        AssertGradient(Delta(Down(dX), pX), x, v => ReferenceOps.Matmul(v, D(w), bd, rows, C, OC), dOut, "dInput");
-        AssertGradient(Delta(Down(dW), pW), w, v => ReferenceOps.Matmul(D(x), v, bd, rows, C, OC), dOut, "dWeight");
+        AssertGradient(Delta(Down(dX), pX), x, v => ReferenceOps.Matmul(v, D(w), bd, rows, c, oc), dOut, "dInput");
+        AssertGradient(Delta(Down(dW), pW), w, v => ReferenceOps.Matmul(D(x), v, bd, rows, c, oc), dOut, "dWeight");
         if (withBias)
         {
-            AssertGradient(Delta(Down(dB), pB), bias, v => ReferenceOps.Matmul(D(x), D(w), v, rows, C, OC), dOut, "dBias");
+            AssertGradient(Delta(Down(dB), pB), bias, v => ReferenceOps.Matmul(D(x), D(w), v, rows, c, oc), dOut, "dBias");
         }
         else
         {
