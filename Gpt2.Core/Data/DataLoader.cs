@@ -39,7 +39,7 @@ public sealed class DataLoader
         _vocabularySize = vocabularySize;
         _shards = ShardGlob.Expand(pattern);
         long needed = GlobalBatchTokens + 1;
-        long total = 0;
+        long total = 0, batches = 0;
         foreach (string shard in _shards)
         {
             long count = TokenShard.ReadTokenCount(shard);
@@ -50,9 +50,11 @@ public sealed class DataLoader
             }
 
             total += count;
+            batches += SamplesIn(count);
         }
 
         TokenCount = total;
+        BatchesPerEpoch = batches;
         Inputs = new int[batchSize * sequenceLength];
         Targets = new int[batchSize * sequenceLength];
     }
@@ -85,7 +87,7 @@ public sealed class DataLoader
     public DataLoaderPosition Position { get; private set; }
 
     /// <summary>Number of global batches one pass over all shards yields.</summary>
-    public long BatchesPerEpoch => _shards.Sum(s => SamplesIn(TokenShard.ReadTokenCount(s)));
+    public long BatchesPerEpoch { get; }
 
     private long GlobalBatchTokens => (long)WorldSize * BatchSize * SequenceLength;
 

@@ -28,15 +28,9 @@ public static class TextCorpus
         int done = 0;
         Parallel.For(0, files.Count, i =>
         {
-            var ids = tokenizer.Encode(File.ReadAllText(files[i]));
-            var doc = new ushort[ids.Count + 1];
-            doc[0] = Gpt2Tokenizer.EndOfText;
-            for (int k = 0; k < ids.Count; k++)
-            {
-                doc[k + 1] = checked((ushort)ids[k]);
-            }
-
-            documents[i] = doc;
+            var doc = new List<ushort>();
+            tokenizer.AppendDocument(File.ReadAllText(files[i]), doc);
+            documents[i] = [.. doc];
             progress?.Invoke(Interlocked.Increment(ref done));
         });
 

@@ -27,12 +27,7 @@ public static class TinyShakespeare
         var tokens = new List<ushort>(text.Length / 3);
         for (int i = 0; i < sections.Length; i++)
         {
-            tokens.Add(Gpt2Tokenizer.EndOfText);
-            string section = i != sections.Length - 1 ? sections[i] + "\n\n" : sections[i];
-            foreach (int t in tokenizer.Encode(section))
-            {
-                tokens.Add(checked((ushort)t));
-            }
+            tokenizer.AppendDocument(i != sections.Length - 1 ? sections[i] + "\n\n" : sections[i], tokens);
         }
 
         int split = Math.Min(ValidationTokens, tokens.Count);

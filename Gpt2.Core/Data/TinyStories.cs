@@ -95,11 +95,7 @@ public static class TinyStories
         var result = new List<ushort>();
         foreach (string story in stories)
         {
-            result.Add(Gpt2Tokenizer.EndOfText);
-            foreach (int t in tokenizer.Encode(story.Trim()))
-            {
-                result.Add(checked((ushort)t));
-            }
+            tokenizer.AppendDocument(story.Trim(), result);
         }
 
         return [.. result];

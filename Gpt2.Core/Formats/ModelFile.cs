@@ -137,8 +137,9 @@ public static class ModelFile
         }
 
         long bytesPer = format == ModelFileFormat.Float32 ? sizeof(float) : sizeof(ushort);
-        FileHeader.CheckLength(stream, path, FileHeader.Bytes + new ParameterLayout(config).Count * bytesPer,
-            $"{new ParameterLayout(config).Count} {(format == ModelFileFormat.Float32 ? "fp32" : "bf16")} parameters");
+        long count = new ParameterLayout(config).Count;
+        FileHeader.CheckLength(stream, path, FileHeader.Bytes + count * bytesPer,
+            $"{count} {(format == ModelFileFormat.Float32 ? "fp32" : "bf16")} parameters");
         return (config, format);
     }
 

@@ -28,6 +28,21 @@ public sealed class Gpt2Tokenizer
         return _tokenizer.EncodeToIds(text);
     }
 
+    /// <summary>
+    /// Appends one document as llm.c's data scripts write it: the end-of-text token, then the document's tokens.
+    /// </summary>
+    /// <param name="text">The document.</param>
+    /// <param name="tokens">Where the tokens go, as uint16 shard tokens.</param>
+    public void AppendDocument(string text, List<ushort> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        tokens.Add(EndOfText);
+        foreach (int t in Encode(text))
+        {
+            tokens.Add(checked((ushort)t));
+        }
+    }
+
     /// <summary>Decodes tokens to text (invalid UTF-8 sequences become U+FFFD).</summary>
     /// <param name="tokens">The token ids.</param>
     /// <returns>The text.</returns>

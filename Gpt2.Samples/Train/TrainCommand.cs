@@ -125,7 +125,7 @@ internal static class TrainCommand
         }
 
         var trainLoader = new DataLoader(trainPattern, options.BatchSize, options.SequenceLength, config.VocabularySize);
-        var valLoader = options.ValidationEvery >= 0 ? new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize) : null;
+        var valLoader = new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize);
         var checkpoint = resume ? Trainer.FindLatestCheckpoint(options.OutputDirectory!) : null;
         TrainingState? state = null;
         if (checkpoint is { } cp)
@@ -148,7 +148,7 @@ internal static class TrainCommand
 
         output.WriteLine($"model {modelArg}: L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} V={config.VocabularySize}, " +
             $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
-        output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader?.TokenCount ?? 0:N0}; " +
+        output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader.TokenCount:N0}; " +
             $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps");
         var plot = new LossPlot();
         trainer.StepCompleted += r => plot.AddTrain(r.Step, r.Loss);

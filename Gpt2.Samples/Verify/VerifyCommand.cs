@@ -58,7 +58,6 @@ internal static class VerifyCommand
         var state = DebugState.Read(statePath, config);
         double[]? expectedLosses = expectedLossesPath is null ? null : Verifier.ReadLosses(expectedLossesPath);
         float[]? expectedParameters = null;
-        float[]? initialParameters = null;
         if (expectedModelPath is not null)
         {
             var (expectedConfig, _, parameters) = ModelFile.Read(expectedModelPath);
@@ -68,7 +67,6 @@ internal static class VerifyCommand
             }
 
             expectedParameters = parameters;
-            initialParameters = ModelFile.Read(modelPath).Parameters;
         }
 
         using var be = Cli.Backends.Create(backendName, threads, matmul);
@@ -82,6 +80,13 @@ internal static class VerifyCommand
         if (dumpStatePath is not null)
         {
             new DebugState(config, state.BatchSize, state.SequenceLength, state.Inputs, state.Targets, logits, loss, gradients).Write(dumpStatePath);
+        }
+
+        float[]? initialParameters = null;
+        if (expectedParameters is not null)
+        {
+            initialParameters = new float[gpt.Layout.Count];
+            gpt.GetParameters(initialParameters); // the update each tensor's error is measured against starts here
         }
 
         var losses = Verifier.Train(gpt, state, steps);
