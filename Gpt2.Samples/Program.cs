@@ -2,6 +2,7 @@ using System.CommandLine;
 using Gpt2.Samples.Bench;
 using Gpt2.Samples.Cli;
 using Gpt2.Samples.Devices;
+using Gpt2.Samples.Embedding;
 using Gpt2.Samples.Init;
 using Gpt2.Samples.Prepare;
 using Gpt2.Samples.Sample;
@@ -27,6 +28,7 @@ internal static class Program
             BenchCommand.Create(output, error),
             DevicesCommand.Create(output),
             InitCommand.Create(output, error),
+            ExampleCommand.Create(output, error),
         };
 
         var parse = root.Parse(args);

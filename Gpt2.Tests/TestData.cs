@@ -6,22 +6,25 @@ internal static class TestData
     public static readonly string[] Fixtures = ["tiny", "hot", "vp-eq-v", "t1", "bf16", "wide"];
 
     /// <summary>The shared TinyShakespeare text, beside the project (never committed into it).</summary>
-    public static string TinyShakespeareText
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "shared", "data", "tinyshakespeare", "input.txt");
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
+    public static string TinyShakespeareText => Path.Combine(FindAbove(Path.Combine("shared", "data", "tinyshakespeare", "input.txt")),
+        "shared", "data", "tinyshakespeare", "input.txt");
 
-            Assert.Fail("shared/data/tinyshakespeare/input.txt not found above the test directory");
-            return "";
+    /// <summary>The repository's root: the folder above the test directory that holds Gpt2.slnx.</summary>
+    public static string RepositoryRoot => FindAbove("Gpt2.slnx");
+
+    /// <summary>The nearest folder at or above the test directory that holds <paramref name="relativePath"/>.</summary>
+    private static string FindAbove(string relativePath)
+    {
+        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, relativePath)))
+            {
+                return dir.FullName;
+            }
         }
+
+        Assert.Fail($"{relativePath} not found above the test directory");
+        return "";
     }
 
     public static string Fixture(string name, string file) =>

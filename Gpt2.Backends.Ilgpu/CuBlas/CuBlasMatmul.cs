@@ -10,11 +10,14 @@ namespace Gpt2.Backends.Ilgpu.CuBlas;
 /// </summary>
 internal sealed unsafe class CuBlasMatmul : IDisposable
 {
+    private readonly CudaAccelerator _accelerator;
     private readonly IntPtr _handle;
     private readonly int _compute;
 
     public CuBlasMatmul(CudaAccelerator accelerator, bool tf32)
     {
+        _accelerator = accelerator;
+        using var binding = accelerator.BindScoped();
         CuBlasNative.Check(CuBlasNative.Create(out _handle), "cublasCreate");
         CuBlasNative.Check(CuBlasNative.SetStream(_handle, ((CudaStream)accelerator.DefaultStream).StreamPtr), "cublasSetStream");
         _compute = tf32 ? CuBlasNative.Compute32FFastTf32 : CuBlasNative.Compute32F;
@@ -35,10 +38,16 @@ internal sealed unsafe class CuBlasMatmul : IDisposable
     private void Gemm(int ta, int tb, int m, int n, int k, ArrayView<float> a, int lda, ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
     {
         float alpha = 1f;
+        // cuBLAS runs in the calling thread's current context: async callers may be on any thread-pool thread
+        using var binding = _accelerator.BindScoped();
         CuBlasNative.Check(CuBlasNative.GemmEx(_handle, ta, tb, m, n, k, &alpha,
             a.LoadEffectiveAddressAsPtr(), CuBlasNative.R32F, lda, b.LoadEffectiveAddressAsPtr(), CuBlasNative.R32F, ldb,
             &beta, c.LoadEffectiveAddressAsPtr(), CuBlasNative.R32F, ldc, _compute, CuBlasNative.GemmDefault), "cublasGemmEx");
     }
 
-    public void Dispose() => CuBlasNative.Destroy(_handle);
+    public void Dispose()
+    {
+        using var binding = _accelerator.BindScoped();
+        CuBlasNative.Destroy(_handle);
+    }
 }

@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text.Json;
 using Gpt2.Formats;
+using Gpt2.IO;
 using Gpt2.Model;
 using Gpt2.Text;
 
@@ -17,6 +18,34 @@ public static class TinyStories
 {
     /// <summary>The public URL of the archive.</summary>
     public const string Url = "https://huggingface.co/datasets/roneneldan/TinyStories/resolve/main/TinyStories_all_data.tar.gz";
+
+    /// <summary>
+    /// Downloads the archive from <see cref="Url"/> into the folder unless <paramref name="archive"/> is given (or a
+    /// download is already there), then runs <see cref="Prepare"/>.
+    /// </summary>
+    /// <param name="directory">Output folder.</param>
+    /// <param name="archive">A local copy of <c>TinyStories_all_data.tar.gz</c>, or null to download it.</param>
+    /// <param name="progress">Receives download and tokenization progress lines.</param>
+    /// <param name="cancellation">Cancels the download.</param>
+    /// <returns>Validation and training shard paths.</returns>
+    /// <exception cref="FileNotFoundException"><paramref name="archive"/> does not exist.</exception>
+    /// <exception cref="DownloadException">The download failed.</exception>
+    public static async Task<(string Validation, string Train)> PrepareAsync(string directory, string? archive = null,
+        IProgress<string>? progress = null, CancellationToken cancellation = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (archive is null)
+        {
+            archive = Path.Combine(directory, "TinyStories_all_data.tar.gz");
+            if (!File.Exists(archive))
+            {
+                progress?.Report($"downloading {Url}");
+                await Downloader.DownloadAsync(Url, archive, progress, cancellation).ConfigureAwait(false);
+            }
+        }
+
+        return Prepare(archive, directory, progress is null ? null : progress.Report);
+    }
 
     /// <summary>Reads the .tar.gz archive and writes <c>TinyStories_val.bin</c> and <c>TinyStories_train.bin</c>.</summary>
     /// <param name="archive">The archive.</param>

@@ -22,6 +22,7 @@ public sealed class Trainer : IDisposable
     private readonly TokenSampler _sampler;
     private readonly int _accumulation;
     private int _restoredStep = -1;
+    private float? _lastValidationLoss;
 
     /// <summary>Creates a trainer; the loaders' B and T must match the options.</summary>
     /// <param name="model">The model, trained in place.</param>
@@ -95,11 +96,51 @@ public sealed class Trainer : IDisposable
         _restoredStep = state.Step;
     }
 
+    /// <summary>Restores the newest complete checkpoint in a folder (see <see cref="FindLatestCheckpoint"/>), if there is one.</summary>
+    /// <param name="directory">The folder, usually <see cref="TrainerOptions.OutputDirectory"/>.</param>
+    /// <returns>True when a checkpoint was restored; <see cref="Step"/> then says where the run continues.</returns>
+    /// <exception cref="Formats.FileFormatException">The checkpoint is malformed or of another model shape.</exception>
+    public bool TryRestoreLatest(string directory)
+    {
+        if (FindLatestCheckpoint(directory) is not { } checkpoint)
+        {
+            return false;
+        }
+
+        Restore(checkpoint.Model, TrainingState.Read(checkpoint.State, _model.Layout.Count));
+        return true;
+    }
+
     /// <summary>Runs until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled.</summary>
-    /// <param name="cancellation">Stops the run between steps (a final checkpoint is still written).</param>
-    public void Run(CancellationToken cancellation = default)
+    /// <param name="cancellation">
+    /// Stops the run between steps; with <see cref="TrainerOptions.CheckpointOnCancel"/> and an output folder, a
+    /// checkpoint of the last completed step is written first.
+    /// </param>
+    /// <returns>What the run did.</returns>
+    public TrainingSummary Run(CancellationToken cancellation = default) => Run(null, cancellation);
+
+    /// <summary>Runs on the thread pool until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled.</summary>
+    /// <param name="progress">Receives a report after every step (as <see cref="StepCompleted"/>).</param>
+    /// <param name="cancellation">
+    /// Stops the run between steps; with <see cref="TrainerOptions.CheckpointOnCancel"/> and an output folder, a
+    /// checkpoint of the last completed step is written first. The task then completes normally, with
+    /// <see cref="TrainingSummary.Cancelled"/> set.
+    /// </param>
+    /// <returns>What the run did.</returns>
+    public Task<TrainingSummary> RunAsync(IProgress<TrainStepReport>? progress = null, CancellationToken cancellation = default) =>
+        Task.Run(() => Run(progress, cancellation), CancellationToken.None);
+
+    /// <summary>Runs until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled.</summary>
+    /// <param name="progress">Receives a report after every step (as <see cref="StepCompleted"/>).</param>
+    /// <param name="cancellation">Stops the run between steps (see <see cref="Run(CancellationToken)"/>).</param>
+    /// <returns>What the run did.</returns>
+    public TrainingSummary Run(IProgress<TrainStepReport>? progress, CancellationToken cancellation = default)
     {
         int b = _o.BatchSize, t = _o.SequenceLength;
+        var wall = Stopwatch.StartNew();
+        int firstStep = Step;
+        float? lastLoss = null;
+        string? checkpoint = null;
         using var log = _o.OutputDirectory is null ? null : OpenLog();
         if (_o.OverfitSingleBatch)
         {
@@ -108,31 +149,34 @@ public sealed class Trainer : IDisposable
 
         while (true)
         {
-            bool last = Step >= _o.MaxSteps || cancellation.IsCancellationRequested;
+            bool cancelled = cancellation.IsCancellationRequested && Step < _o.MaxSteps;
+            bool last = Step >= _o.MaxSteps || cancelled;
             bool resumedHere = Step == _restoredStep; // this step's evaluation, sample and checkpoint happened before the checkpoint was written
-            if (_validation is not null && !resumedHere && (Due(_o.ValidationEvery) || last))
+            if (_validation is not null && !resumedHere && !cancelled && (Due(_o.ValidationEvery) || last))
             {
                 float val = Validate();
+                _lastValidationLoss = val;
                 log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{val:F4}"));
                 Validated?.Invoke(new ValidationReport(Step, val));
             }
 
-            if (_o.SampleTokens > 0 && !resumedHere && (Due(_o.SampleEvery) || last))
+            if (_o.SampleTokens > 0 && !resumedHere && !cancelled && (Due(_o.SampleEvery) || last))
             {
                 string sample = Generate(_o.SampleTokens); // drawn even when nobody listens: the sampler's state is part of a checkpoint
                 Sampled?.Invoke(new SampleReport(Step, sample));
             }
 
-            if (_o.OutputDirectory is not null && Step > 0 && !resumedHere
+            if (_o.OutputDirectory is not null && Step > 0 && !resumedHere && (!cancelled || _o.CheckpointOnCancel)
                 && (last || (_o.CheckpointEvery > 0 && Step % _o.CheckpointEvery == 0)))
             {
-                string path = Checkpoint(_o.OutputDirectory);
-                Checkpointed?.Invoke(path);
+                checkpoint = Checkpoint(_o.OutputDirectory);
+                Checkpointed?.Invoke(checkpoint);
             }
 
             if (last)
             {
-                break;
+                int steps = Step - firstStep;
+                return new TrainingSummary(Step, steps, (long)steps * _accumulation * b * t, lastLoss, _lastValidationLoss, cancelled, checkpoint, wall.Elapsed);
             }
 
             // ---- training step ----
@@ -155,8 +199,11 @@ public sealed class Trainer : IDisposable
             _model.Backend.Synchronize();
             double ms = clock.Elapsed.TotalMilliseconds;
             float mean = (float)(loss / _accumulation);
+            lastLoss = mean;
             log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{mean:F4}"));
-            StepCompleted?.Invoke(new TrainStepReport(Step, mean, lr, norm, ms, _accumulation * b * t / (ms / 1000)));
+            var report = new TrainStepReport(Step, _o.MaxSteps, mean, _lastValidationLoss, lr, norm, ms, _accumulation * b * t / (ms / 1000));
+            StepCompleted?.Invoke(report);
+            progress?.Report(report);
             Step++;
         }
     }
@@ -183,18 +230,14 @@ public sealed class Trainer : IDisposable
     /// <returns>The text.</returns>
     public string Generate(int tokens)
     {
-        int length = Math.Min(tokens + 1, _model.Config.MaxSequenceLength);
-        using var session = new InferenceSession(_model, length);
-        var decoder = new StreamingDecoder(Gpt2Tokenizer.Instance);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(tokens);
         var text = new System.Text.StringBuilder();
-        int token = Gpt2Tokenizer.EndOfText;
-        for (int i = 0; i < length - 1; i++)
+        foreach (var token in TextGeneration.Stream(_model, [Gpt2Tokenizer.EndOfText], _sampler, tokens, stopAtEndOfText: false, null, CancellationToken.None))
         {
-            token = _sampler.Sample(session.Next(token));
-            text.Append(decoder.Push(token));
+            text.Append(token.Text);
         }
 
-        return text.Append(decoder.Flush()).ToString();
+        return text.ToString();
     }
 
     /// <summary>Writes model_STEP.bin and state_STEP.bin (8-digit step) into a folder, atomically.</summary>

@@ -2,12 +2,14 @@ namespace Gpt2.Training;
 
 /// <summary>One optimizer step.</summary>
 /// <param name="Step">0-based step.</param>
+/// <param name="MaxSteps">Steps the run is set to take.</param>
 /// <param name="Loss">Mean training loss over the step's micro-batches.</param>
+/// <param name="ValidationLoss">The latest validation loss of this run, or null before the first evaluation.</param>
 /// <param name="LearningRate">Learning rate used.</param>
 /// <param name="GradientNorm">Global gradient norm before clipping.</param>
 /// <param name="Milliseconds">Wall time of the step.</param>
 /// <param name="TokensPerSecond">Tokens processed per second in the step.</param>
-public readonly record struct TrainStepReport(int Step, float Loss, float LearningRate, float GradientNorm, double Milliseconds, double TokensPerSecond);
+public readonly record struct TrainStepReport(int Step, int MaxSteps, float Loss, float? ValidationLoss, float LearningRate, float GradientNorm, double Milliseconds, double TokensPerSecond);
 
 /// <summary>A validation evaluation.</summary>
 /// <param name="Step">Steps completed.</param>

@@ -26,16 +26,16 @@ public sealed record TrainerOptions
         Beta1 = 0.9f, Beta2 = 0.95f, Epsilon = 1e-8f, WeightDecay = 0f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f,
     };
 
-    /// <summary>Evaluate the validation loss every this many steps and at the end (-v); 0 for never.</summary>
+    /// <summary>Evaluate the validation loss every this many steps and at the end (-v); 0 for only at the end (when a validation loader is given).</summary>
     public int ValidationEvery { get; init; } = 20;
 
     /// <summary>Validation batches per evaluation (-m).</summary>
     public int ValidationBatches { get; init; } = 20;
 
-    /// <summary>Generate a sample every this many steps and at the end (-s); 0 for never.</summary>
+    /// <summary>Generate a sample every this many steps and at the end (-s); 0 for only at the end; see <see cref="SampleTokens"/> to turn samples off.</summary>
     public int SampleEvery { get; init; } = 20;
 
-    /// <summary>Tokens per sample (-g).</summary>
+    /// <summary>Tokens per sample (-g); 0 for no samples.</summary>
     public int SampleTokens { get; init; } = 64;
 
     /// <summary>Write a checkpoint every this many steps and at the end (-n); 0 for only at the end (when an output folder is set).</summary>
@@ -43,6 +43,9 @@ public sealed record TrainerOptions
 
     /// <summary>Folder for the log and checkpoints (-o); null for none.</summary>
     public string? OutputDirectory { get; init; }
+
+    /// <summary>When a run is cancelled, write a checkpoint of the last completed step (when an output folder is set).</summary>
+    public bool CheckpointOnCancel { get; init; } = true;
 
     /// <summary>Train on the first batch over and over (-a), to check that the model can overfit.</summary>
     public bool OverfitSingleBatch { get; init; }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Gpt2.Data;
 using Gpt2.Formats;
+using Gpt2.IO;
 using Gpt2.Samples.Cli;
 using Gpt2.Text;
 
@@ -41,24 +42,7 @@ internal static class PrepareCommand
                 throw new UsageException($"--archive: file not found: {local}");
             }
 
-            if (local is null)
-            {
-                local = Path.Combine(dir, "TinyStories_all_data.tar.gz");
-                if (!File.Exists(local))
-                {
-                    output.WriteLine($"downloading {TinyStories.Url}");
-                    try
-                    {
-                        Downloader.Download(TinyStories.Url, local, output);
-                    }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-                    {
-                        throw new UsageException($"could not download {TinyStories.Url} ({e.Message}). Without network, pass a local copy: --archive FILE");
-                    }
-                }
-            }
-
-            var (val, train) = TinyStories.Prepare(local, dir, output.WriteLine);
+            (string val, string train) = Await(TinyStories.PrepareAsync(dir, local, new LineProgress(output)), "--archive FILE");
             output.WriteLine($"wrote {val} ({TokenShard.ReadTokenCount(val):N0} tokens) and {train} ({TokenShard.ReadTokenCount(train):N0} tokens)");
             return ExitCodes.Success;
         }));
@@ -137,42 +121,27 @@ internal static class PrepareCommand
 
     public static (string Validation, string Train) Run(TextWriter output, string? inputPath, string directory)
     {
-        string text;
-        if (inputPath is not null)
+        if (inputPath is not null && !File.Exists(inputPath))
         {
-            if (!File.Exists(inputPath))
-            {
-                throw new UsageException($"--input: file not found: {inputPath}");
-            }
-
-            text = File.ReadAllText(inputPath);
-        }
-        else
-        {
-            string cached = Path.Combine(directory, "tiny_shakespeare.txt");
-            if (!File.Exists(cached))
-            {
-                output.WriteLine($"downloading {TinyShakespeare.Url}");
-                try
-                {
-                    Downloader.Download(TinyShakespeare.Url, cached, output);
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or IOException)
-                {
-                    throw new UsageException(
-                        $"could not download {TinyShakespeare.Url} ({e.Message}). Without network, pass a local copy: gpt2 prepare tinyshakespeare --input input.txt");
-                }
-            }
-
-            text = File.ReadAllText(cached);
+            throw new UsageException($"--input: file not found: {inputPath}");
         }
 
-        var (val, train) = TinyShakespeare.Tokenize(text, Gpt2Tokenizer.Instance);
-        string valPath = Path.Combine(directory, "tiny_shakespeare_val.bin");
-        string trainPath = Path.Combine(directory, "tiny_shakespeare_train.bin");
-        TokenShard.Write(valPath, val);
-        TokenShard.Write(trainPath, train);
-        output.WriteLine($"wrote {valPath} ({val.Length:N0} tokens) and {trainPath} ({train.Length:N0} tokens)");
+        var (valPath, trainPath) = Await(TinyShakespeare.PrepareAsync(directory, inputPath, new LineProgress(output)),
+            "gpt2 prepare tinyshakespeare --input input.txt");
+        output.WriteLine($"wrote {valPath} ({TokenShard.ReadTokenCount(valPath):N0} tokens) and {trainPath} ({TokenShard.ReadTokenCount(trainPath):N0} tokens)");
         return (valPath, trainPath);
+    }
+
+    /// <summary>Waits for a preparation; a failed download becomes a usage error that says how to work offline.</summary>
+    private static (string Validation, string Train) Await(Task<(string Validation, string Train)> prepare, string offline)
+    {
+        try
+        {
+            return prepare.GetAwaiter().GetResult();
+        }
+        catch (DownloadException e)
+        {
+            throw new UsageException($"{e.Message} Without network, pass a local copy: {offline}");
+        }
     }
 }

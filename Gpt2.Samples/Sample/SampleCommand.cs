@@ -50,48 +50,31 @@ internal static class SampleCommand
             }
 
             var (config, _) = Formats.ModelFile.ReadHeader(parse.GetValue(model)!);
+            string text = parse.GetValue(prompt)!;
+            int promptTokens = 1 + Gpt2Tokenizer.Instance.Encode(text).Count;
+            if (promptTokens >= config.MaxSequenceLength)
+            {
+                throw new UsageException($"--prompt: {promptTokens} tokens leave no room in the model's context of {config.MaxSequenceLength}.");
+            }
+
             using var be = Cli.Backends.Create(parse.GetValue(backend)!, threads: null);
             using var gpt = Gpt2Model.Load(parse.GetValue(model)!, be);
-            var tokenizer = Gpt2Tokenizer.Instance;
-            string text = parse.GetValue(prompt)!;
-            var context = new List<int> { Gpt2Tokenizer.EndOfText };
-            context.AddRange(tokenizer.Encode(text));
-            if (context.Count >= config.MaxSequenceLength)
-            {
-                throw new UsageException($"--prompt: {context.Count} tokens leave no room in the model's context of {config.MaxSequenceLength}.");
-            }
-
-            int length = Math.Min(config.MaxSequenceLength, context.Count + n - 1); // the last token drawn is never fed back
-            using var session = new InferenceSession(gpt, length);
-            var sampler = new TokenSampler(parse.GetValue(seed)) { Temperature = temp, TopK = k, TopP = p };
-            var decoder = new StreamingDecoder(tokenizer);
+            var options = new GenerationOptions { MaxTokens = n, Temperature = temp, TopK = k, TopP = p, Seed = parse.GetValue(seed) };
             output.Write(text);
-            ReadOnlySpan<float> logits = default;
-            foreach (int token in context)
+            int generated = 0;
+            foreach (var token in gpt.GenerateTokens(text, options))
             {
-                logits = session.Next(token);
-            }
-
-            for (int generated = 0; generated < n; generated++)
-            {
-                int next = sampler.Sample(logits);
-                output.Write(decoder.Push(next));
+                output.Write(token.Text);
                 output.Flush();
-                if (generated == n - 1)
-                {
-                    break;
-                }
-
-                if (session.Length == session.MaxLength)
-                {
-                    error.WriteLine($"gpt2 sample: stopped after {generated + 1} tokens at the model's context of {config.MaxSequenceLength}.");
-                    break;
-                }
-
-                logits = session.Next(next);
+                generated++;
             }
 
-            output.WriteLine(decoder.Flush());
+            output.WriteLine();
+            if (generated < n)
+            {
+                error.WriteLine($"gpt2 sample: stopped after {generated} tokens at the model's context of {config.MaxSequenceLength}.");
+            }
+
             return ExitCodes.Success;
         }));
         return command;

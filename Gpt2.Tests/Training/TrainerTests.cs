@@ -73,6 +73,86 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(Run(2, 4 * 32), Is.EqualTo(Run(4, 4 * 32)).Within(1e-3f));
     }
 
+    [Test]
+    public async Task RunAsyncReportsProgressAndSummarizes()
+    {
+        WriteShards();
+        var options = Options(steps: 5) with { ValidationEvery = 3, ValidationBatches = 2 };
+        using var backend = new CpuBackend();
+        using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5);
+        using var trainer = new Trainer(model, Loader("train", options), Loader("val", options), options);
+        var reports = new List<TrainStepReport>();
+        var validations = new List<ValidationReport>();
+        trainer.Validated += validations.Add;
+        var summary = await trainer.RunAsync(new SynchronousProgress<TrainStepReport>(reports.Add));
+
+        Assert.That(reports.Select(r => r.Step), Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
+        Assert.That(reports.All(r => r.MaxSteps == 5 && r.TokensPerSecond > 0 && r.LearningRate > 0), Is.True);
+        Assert.That(validations.Select(v => v.Step), Is.EqualTo(new[] { 0, 3, 5 }));
+        Assert.That(reports.Select(r => r.ValidationLoss), Is.EqualTo(new float?[] { validations[0].Loss, validations[0].Loss, validations[0].Loss, validations[1].Loss, validations[1].Loss }),
+            "each report carries the latest validation loss");
+        Assert.That(summary.Step, Is.EqualTo(5));
+        Assert.That(summary.StepsRun, Is.EqualTo(5));
+        Assert.That(summary.TokensProcessed, Is.EqualTo(5 * 4 * 32));
+        Assert.That(summary.FinalLoss, Is.EqualTo(reports[^1].Loss));
+        Assert.That(summary.FinalValidationLoss, Is.EqualTo(validations[^1].Loss));
+        Assert.That(summary.Cancelled, Is.False);
+        Assert.That(summary.Checkpoint, Is.Null, "no output folder");
+    }
+
+    [Test]
+    public async Task CancellingWritesACheckpointThatResumesTheRun()
+    {
+        WriteShards();
+        string dir = Path.Combine(TempDir, "out");
+        var options = Options(steps: 6) with { OutputDirectory = dir, ValidationEvery = 2, SampleEvery = 2, SampleTokens = 4 };
+        using var cancel = new CancellationTokenSource();
+        TrainingSummary first;
+        var validated = new List<int>();
+        using (var backend = new CpuBackend())
+        using (var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5))
+        using (var trainer = new Trainer(model, Loader("train", options), Loader("val", options), options))
+        {
+            trainer.Validated += v => validated.Add(v.Step);
+            first = await trainer.RunAsync(new SynchronousProgress<TrainStepReport>(r =>
+            {
+                if (r.Step == 2)
+                {
+                    cancel.Cancel();
+                }
+            }), cancel.Token);
+        }
+
+        Assert.That(first.Cancelled, Is.True);
+        Assert.That(first.Step, Is.EqualTo(3), "the step in flight completes");
+        Assert.That(validated, Is.EqualTo(new[] { 0, 2 }), "no evaluation on the way out");
+        Assert.That(first.Checkpoint, Is.EqualTo(Path.Combine(dir, "model_00000003.bin")));
+        Assert.That(File.Exists(Path.Combine(dir, "state_00000003.bin")), Is.True);
+
+        // a fresh trainer picks the checkpoint up and finishes the run
+        using var backend2 = new CpuBackend();
+        using var model2 = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend2, seed: 99);
+        using var trainer2 = new Trainer(model2, Loader("train", options), Loader("val", options), options);
+        Assert.That(trainer2.TryRestoreLatest(dir), Is.True);
+        Assert.That(trainer2.Step, Is.EqualTo(3));
+        var second = trainer2.Run();
+        Assert.That((second.Step, second.StepsRun, second.Cancelled), Is.EqualTo((6, 3, false)));
+        Assert.That(second.Checkpoint, Is.EqualTo(Path.Combine(dir, "model_00000006.bin")));
+
+        // and without CheckpointOnCancel nothing is written
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        string other = Path.Combine(TempDir, "other");
+        var o3 = options with { OutputDirectory = other, CheckpointOnCancel = false };
+        using var backend3 = new CpuBackend();
+        using var model3 = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend3, seed: 5);
+        using var trainer3 = new Trainer(model3, Loader("train", o3), null, o3);
+        Assert.That(trainer3.TryRestoreLatest(other), Is.False, "an empty folder has no checkpoint");
+        var none = await trainer3.RunAsync(null, cancelled.Token);
+        Assert.That((none.Step, none.Cancelled, none.Checkpoint), Is.EqualTo((0, true, (string?)null)));
+        Assert.That(Directory.GetFiles(other, "*.bin"), Is.Empty);
+    }
+
     private (List<float> Losses, List<SampleReport> Samples) Train(TrainerOptions options, (string Model, string State)? restoreFrom)
     {
         using var backend = new CpuBackend();

@@ -1,0 +1,148 @@
+using Gpt2.Formats;
+
+namespace Gpt2.Tests.Packaging;
+
+/// <summary>
+/// The packages as a user gets them: a fresh console app takes Gpt2.Core and Gpt2.Backends.Cpu from the packed folder
+/// only (NuGet source mapping) and trains through the public API; the tool installs and runs. The packages come from
+/// <c>GPT2_PACKAGES</c> (CI packs them first) or are packed here into a temporary folder.
+/// </summary>
+[NonParallelizable]
+public sealed class PackageConsumerTests : TempDirectoryTest
+{
+    private string _packages = null!;
+    private string? _packedHere;
+    private string _version = null!;
+
+    [OneTimeSetUp]
+    public void FindOrPackThePackages()
+    {
+        string? given = Environment.GetEnvironmentVariable("GPT2_PACKAGES");
+        if (!string.IsNullOrEmpty(given))
+        {
+            _packages = Path.GetFullPath(given);
+        }
+        else
+        {
+            _packedHere = TestData.NewTempDirectory();
+            _packages = _packedHere;
+            string root = TestData.RepositoryRoot;
+            foreach (string project in new[] { "Gpt2.Core", "Gpt2.Backends.Cpu", "Gpt2.Backends.Ilgpu", "Gpt2.Samples" })
+            {
+                DotnetCli.Check(root, "dotnet", ["pack", Path.Combine(root, project, project + ".csproj"), "-c", "Release", "-o", _packages]);
+            }
+        }
+
+        string core = Directory.GetFiles(_packages, "Gpt2.Core.*.nupkg").SingleOrDefault()
+            ?? throw new AssertionException($"no Gpt2.Core package in {_packages}");
+        _version = Path.GetFileNameWithoutExtension(core)["Gpt2.Core.".Length..];
+        foreach (string id in new[] { "Gpt2.Backends.Cpu", "Gpt2.Backends.Ilgpu", "Gpt2.Tool" })
+        {
+            Assert.That(File.Exists(Path.Combine(_packages, $"{id}.{_version}.nupkg")), Is.True, $"{id} {_version} packed");
+            Assert.That(File.Exists(Path.Combine(_packages, $"{id}.{_version}.snupkg")), Is.True, $"{id} {_version} symbols packed");
+        }
+    }
+
+    [OneTimeTearDown]
+    public void DeletePackedHere() => TestData.Delete(_packedHere);
+
+    [Test]
+    public void AFreshConsoleAppTrainsThroughThePackages()
+    {
+        string app = Path.Combine(TempDir, "app");
+        var env = ToolEnvironment();
+        DotnetCli.Check(TempDir, "dotnet", ["new", "console", "-n", "Consumer", "-o", app, "--framework", "net10.0"], env);
+        WriteNuGetConfig(app);
+        DotnetCli.Check(app, "dotnet", ["add", "package", "Gpt2.Core", "--version", _version], env);
+        DotnetCli.Check(app, "dotnet", ["add", "package", "Gpt2.Backends.Cpu", "--version", _version], env);
+
+        // the README's library example, compiled against the packages, plus a few lines that report the losses
+        File.Copy(Path.Combine(TestData.RepositoryRoot, "Gpt2.Samples", "Embedding", "EmbeddingExample.cs"), Path.Combine(app, "EmbeddingExample.cs"));
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using System.Globalization;
+            using Gpt2.Samples.Embedding;
+
+            var (initial, summary) = await EmbeddingExample.RunAsync(args[0], args[1], Console.Out);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"consumer: {initial} {summary.FinalValidationLoss} {summary.Step}"));
+            return File.Exists(summary.Checkpoint) ? 0 : 3;
+            """);
+        string output = DotnetCli.Check(app, "dotnet", ["run", "-c", "Release", "--", Path.Combine(TempDir, "work"), TestData.TinyShakespeareText], env);
+
+        string line = output.Split('\n').Single(l => l.StartsWith("consumer: ", StringComparison.Ordinal));
+        var fields = line["consumer: ".Length..].Trim().Split(' ');
+        float initial = float.Parse(fields[0], System.Globalization.CultureInfo.InvariantCulture);
+        float final = float.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(int.Parse(fields[2], System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(40));
+        Assert.That(initial, Is.GreaterThan(10.5f), "an untrained model is at about ln(50257)");
+        Assert.That(final, Is.LessThan(initial - 2f), "40 steps take off more than 2 nats");
+        string assets = File.ReadAllText(Path.Combine(app, "obj", "project.assets.json"));
+        Assert.That(assets, Does.Contain($"\"Gpt2.Core/{_version}\"").And.Contain($"\"Gpt2.Backends.Cpu/{_version}\""));
+        Assert.That(assets, Does.Not.Contain("\"ILGPU/"), "the CPU backend does not drag ILGPU in");
+    }
+
+    [Test]
+    public void TheToolInstallsAndRuns()
+    {
+        string config = WriteNuGetConfig(TempDir);
+        string tools = Path.Combine(TempDir, "tools");
+        var env = ToolEnvironment();
+        DotnetCli.Check(TempDir, "dotnet", ["tool", "install", "Gpt2.Tool", "--version", _version, "--tool-path", tools, "--configfile", config], env);
+
+        string gpt2 = Path.Combine(tools, "gpt2");
+        string help = DotnetCli.Check(TempDir, gpt2, ["--help"], env);
+        Assert.That(help, Does.Contain("train").And.Contain("sample").And.Contain("verify").And.Contain("prepare"));
+        string model = Path.Combine(TempDir, "model.bin");
+        DotnetCli.Check(TempDir, gpt2, ["init", "-e", "L1H2C16", "-o", model], env);
+        Assert.That(ModelFile.ReadHeader(model).Config, Is.EqualTo(Gpt2Config.FromDescriptor("L1H2C16")));
+        var (code, output) = DotnetCli.Run(TempDir, gpt2, ["train", "--batch", "0"], env);
+        Assert.That(code, Is.EqualTo(2), output);
+        Assert.That(output, Does.Contain("--batch"));
+    }
+
+    /// <summary>NuGet settings for the consumer: Gpt2.* from the packed folder only, everything else from nuget.org.</summary>
+    private string WriteNuGetConfig(string directory)
+    {
+        string global = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        string path = Path.Combine(directory, "nuget.config");
+        File.WriteAllText(path, $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="gpt2-packed" value="{_packages}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+              </packageSources>
+              <packageSourceMapping>
+                <packageSource key="gpt2-packed"><package pattern="Gpt2.*" /></packageSource>
+                <packageSource key="nuget.org"><package pattern="*" /></packageSource>
+              </packageSourceMapping>
+              <fallbackPackageFolders>
+                <add key="machine" value="{global}" />
+              </fallbackPackageFolders>
+            </configuration>
+            """);
+        return path;
+    }
+
+    /// <summary>A packages folder of the test's own, so a package packed earlier with the same version is never reused.</summary>
+    private Dictionary<string, string> ToolEnvironment() => new()
+    {
+        ["NUGET_PACKAGES"] = Path.Combine(TempDir, "nuget-packages"),
+        ["DOTNET_ROOT"] = Path.GetDirectoryName(ResolveDotnet())!,
+    };
+
+    private static string ResolveDotnet()
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            string candidate = Path.Combine(dir, "dotnet");
+            if (File.Exists(candidate))
+            {
+                return new FileInfo(candidate).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? candidate;
+            }
+        }
+
+        return "/usr/share/dotnet/dotnet";
+    }
+}
