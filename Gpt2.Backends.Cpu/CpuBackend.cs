@@ -6,7 +6,7 @@ namespace Gpt2.Backends.Cpu;
 /// The fp32 CPU backend: SIMD (Vector256 with fused multiply-add) and multithreaded. Ops run synchronously on
 /// the calling thread plus a thread pool; results do not depend on the thread count.
 /// </summary>
-public sealed unsafe class CpuBackend : IComputeBackend
+public sealed unsafe class CpuBackend : IHostMemoryBackend
 {
     private readonly CpuParallel _parallel;
     private readonly CpuScratch _scratch = new();
@@ -38,6 +38,13 @@ public sealed unsafe class CpuBackend : IComputeBackend
     {
         OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         source.CopyTo(new Span<T>(Ptr(destination), source.Length));
+    }
+
+    /// <inheritdoc/>
+    public Span<T> GetHostSpan<T>(DeviceView<T> view) where T : unmanaged
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(view.Length, int.MaxValue, nameof(view));
+        return new Span<T>(Ptr(view), (int)view.Length);
     }
 
     /// <inheritdoc/>

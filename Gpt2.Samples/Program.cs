@@ -26,6 +26,7 @@ internal static class Program
             SampleCommand.Create(output, error),
             VerifyCommand.Create(output, error),
             BenchCommand.Create(output, error),
+            AllReduceBenchCommand.Create(output, error),
             DevicesCommand.Create(output),
             InitCommand.Create(output, error),
             ExampleCommand.Create(output, error),

@@ -19,6 +19,19 @@ public sealed class AdamW : IDisposable
     /// <param name="model">The model to update.</param>
     /// <param name="options">Hyperparameters.</param>
     public AdamW(Gpt2Model model, AdamWOptions options)
+        : this(model, options, 0, model?.Layout.Count ?? 0)
+    {
+    }
+
+    /// <summary>
+    /// Creates an optimizer for one contiguous range of the parameters (a shard, as in ZeRO stage 1: each process
+    /// keeps the moments of its own range and updates only those parameters).
+    /// </summary>
+    /// <param name="model">The model to update.</param>
+    /// <param name="options">Hyperparameters.</param>
+    /// <param name="shardOffset">First parameter of the range, in the flat parameter layout.</param>
+    /// <param name="shardLength">Parameters in the range.</param>
+    public AdamW(Gpt2Model model, AdamWOptions options, long shardOffset, long shardLength)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -27,10 +40,15 @@ public sealed class AdamW : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxGradientNorm, "The gradient clipping norm must be positive.");
         }
 
+        ArgumentOutOfRangeException.ThrowIfNegative(shardOffset);
+        ArgumentOutOfRangeException.ThrowIfNegative(shardLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(shardOffset + shardLength, model.Layout.Count, nameof(shardLength));
         _model = model;
         Options = options;
-        _m = model.Backend.Allocate<float>(model.Layout.Count);
-        _v = model.Backend.Allocate<float>(model.Layout.Count);
+        ShardOffset = shardOffset;
+        ShardLength = shardLength;
+        _m = model.Backend.Allocate<float>(shardLength);
+        _v = model.Backend.Allocate<float>(shardLength);
         _norm = model.Backend.Allocate<float>(1);
     }
 
@@ -48,50 +66,75 @@ public sealed class AdamW : IDisposable
         }
     }
 
-    /// <summary>First moments m, in parameter layout.</summary>
+    /// <summary>First parameter this optimizer updates (0 unless sharded).</summary>
+    public long ShardOffset { get; }
+
+    /// <summary>Parameters this optimizer updates (all unless sharded).</summary>
+    public long ShardLength { get; }
+
+    /// <summary>First moments m of the parameters [<see cref="ShardOffset"/>, + <see cref="ShardLength"/>), in parameter layout.</summary>
     public DeviceBuffer<float> FirstMoment => _m;
 
-    /// <summary>Second moments v, in parameter layout.</summary>
+    /// <summary>Second moments v of the same range, in parameter layout.</summary>
     public DeviceBuffer<float> SecondMoment => _v;
 
-    /// <summary>Computes the global L2 norm of the model's gradients.</summary>
+    /// <summary>Computes the L2 norm of the gradients of this optimizer's parameters (all of them unless sharded).</summary>
     /// <returns>The norm.</returns>
-    public float GradientNorm()
+    public float GradientNorm() => MathF.Sqrt(SumOfSquaredGradients());
+
+    /// <summary>The sum of the squared gradients of this optimizer's parameters; shards add theirs for the global norm.</summary>
+    /// <returns>The sum.</returns>
+    public float SumOfSquaredGradients()
     {
         var be = _model.Backend;
-        be.SumOfSquares(_model.Gradients.All, _norm.View);
+        be.SumOfSquares(_model.Gradients.All.Slice(ShardOffset, ShardLength), _norm.View);
         Span<float> sum = stackalloc float[1];
         be.Download(_norm.View, sum);
-        return MathF.Sqrt(sum[0]);
+        return sum[0];
     }
 
-    /// <summary>Updates every parameter from its gradient.</summary>
+    /// <summary>Updates every parameter of this optimizer from its gradient.</summary>
     /// <param name="learningRate">The learning rate of this step.</param>
     /// <returns>The global gradient norm before clipping, or NaN when clipping is off (it is then not computed).</returns>
-    public float Step(float learningRate)
+    public float Step(float learningRate) => Step(learningRate, null);
+
+    /// <summary>Updates every parameter of this optimizer from its gradient, clipping by a norm computed elsewhere.</summary>
+    /// <param name="learningRate">The learning rate of this step.</param>
+    /// <param name="gradientNorm">
+    /// The global gradient norm (for a shard: over all shards); null to compute it from this optimizer's gradients.
+    /// </param>
+    /// <returns>The global gradient norm before clipping, or NaN when clipping is off.</returns>
+    public float Step(float learningRate, float? gradientNorm)
     {
         var o = Options;
         float norm = float.NaN, scale = 1f;
         if (o.MaxGradientNorm is float max)
         {
-            norm = GradientNorm();
+            norm = gradientNorm ?? GradientNorm();
             scale = norm > max ? max / norm : 1f;
         }
 
         _stepCount++;
         var be = _model.Backend;
         var step = new AdamWStep(learningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, StepCount, scale);
+        long lo = ShardOffset, hi = ShardOffset + ShardLength;
         if (o.WeightDecayMode == WeightDecayMode.AllParameters || o.WeightDecay == 0f)
         {
-            be.AdamWUpdate(_model.Gradients.All, _model.Parameters.All, _m.View, _v.View, step);
+            be.AdamWUpdate(_model.Gradients.All.Slice(lo, ShardLength), _model.Parameters.All.Slice(lo, ShardLength), _m.View, _v.View, step);
             return norm;
         }
 
         foreach (var tensor in _model.Layout.Tensors)
         {
+            long start = Math.Max(lo, tensor.Offset), end = Math.Min(hi, tensor.Offset + tensor.Length);
+            if (start >= end)
+            {
+                continue;
+            }
+
             var tensorStep = step with { WeightDecay = tensor.IsMatrix ? o.WeightDecay : 0f };
-            be.AdamWUpdate(_model.Gradients.Of(tensor), _model.Parameters.Of(tensor),
-                _m.Slice(tensor.Offset, tensor.Length), _v.Slice(tensor.Offset, tensor.Length), tensorStep);
+            be.AdamWUpdate(_model.Gradients.All.Slice(start, end - start), _model.Parameters.All.Slice(start, end - start),
+                _m.Slice(start - lo, end - start), _v.Slice(start - lo, end - start), tensorStep);
         }
 
         return norm;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Gpt2.Data;
+using Gpt2.Distributed;
 using Gpt2.Model;
 using Gpt2.Optimization;
 using Gpt2.Text;
@@ -11,6 +12,9 @@ namespace Gpt2.Training;
 /// llm.c's training loop: per step, on their schedules, a validation loss, a sample and a checkpoint; then the step
 /// itself (batches, forward, backward with gradient accumulation, clipping, AdamW) and one log line.
 /// Writes <c>main.log</c> in llm.c's format (<c>s:STEP trl:LOSS</c>, <c>s:STEP tel:LOSS</c>) to the output folder.
+/// With a communicator of several processes (data parallel, as llm.c under MPI) every process runs the same loop on
+/// its own slice of each batch; gradients, losses and the decision to stop are agreed on each step, and only rank 0
+/// logs, samples and writes checkpoints.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -21,6 +25,8 @@ public sealed class Trainer : IDisposable
     private readonly AdamW _adamw;
     private readonly TokenSampler _sampler;
     private readonly int _accumulation;
+    private readonly ICommunicator _comm;
+    private readonly DataParallel _dp;
     private int _restoredStep = -1;
     private float? _lastValidationLoss;
 
@@ -30,10 +36,37 @@ public sealed class Trainer : IDisposable
     /// <param name="validation">Validation batches, or null.</param>
     /// <param name="options">The run's settings.</param>
     public Trainer(Gpt2Model model, DataLoader train, DataLoader? validation, TrainerOptions options)
+        : this(model, train, validation, options, LocalCommunicator.Instance)
+    {
+    }
+
+    /// <summary>
+    /// Creates a trainer for one process of a data-parallel job. Every process must create its trainer (the initial
+    /// parameters are broadcast from rank 0 here); the loaders must be built for the communicator's rank and size.
+    /// </summary>
+    /// <param name="model">The model, trained in place.</param>
+    /// <param name="train">Training batches of this rank.</param>
+    /// <param name="validation">Validation batches of this rank, or null.</param>
+    /// <param name="options">The run's settings, the same on every process.</param>
+    /// <param name="communicator">The job's processes (<see cref="LocalCommunicator"/> for one).</param>
+    public Trainer(Gpt2Model model, DataLoader train, DataLoader? validation, TrainerOptions options, ICommunicator communicator)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(communicator);
+        foreach (var (loader, name) in new[] { (train, nameof(train)), (validation, nameof(validation)) })
+        {
+            if (loader is not null && (loader.Rank != communicator.Rank || loader.WorldSize != communicator.Size))
+            {
+                throw new ArgumentException($"The loader reads for rank {loader.Rank} of {loader.WorldSize}, but this process is rank {communicator.Rank} of {communicator.Size}.", name);
+            }
+        }
+
+        if (options.ZeroStage is not (0 or 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.ZeroStage, "ZeroStage must be 0 (plain data parallel) or 1 (sharded optimizer state).");
+        }
         int bt = options.BatchSize * options.SequenceLength;
         if (train.BatchSize != options.BatchSize || train.SequenceLength != options.SequenceLength)
         {
@@ -51,12 +84,18 @@ public sealed class Trainer : IDisposable
         _validation = validation;
         _o = options;
         _accumulation = total / (bt * train.WorldSize);
-        _adamw = new AdamW(model, options.Optimizer);
+        _comm = communicator;
+        _dp = new DataParallel(model, communicator, options.ZeroStage == 1);
+        _adamw = new AdamW(model, options.Optimizer, _dp.ShardOffset, _dp.ShardLength);
         _sampler = new TokenSampler(options.Seed);
+        _dp.BroadcastParameters();
     }
 
     /// <summary>Optimizer steps completed.</summary>
     public int Step { get; private set; }
+
+    /// <summary>This process's rank (0 in a single-process run); only rank 0 logs, samples and writes checkpoints.</summary>
+    public int Rank => _comm.Rank;
 
     /// <summary>Micro-batches per step.</summary>
     public int AccumulationSteps => _accumulation;
@@ -86,9 +125,8 @@ public sealed class Trainer : IDisposable
         }
 
         _model.SetParameters(parameters);
-        var be = _model.Backend;
-        be.Upload<float>(state.FirstMoment, _adamw.FirstMoment.View);
-        be.Upload<float>(state.SecondMoment, _adamw.SecondMoment.View);
+        _dp.ScatterMoments(state.FirstMoment, _adamw.FirstMoment);
+        _dp.ScatterMoments(state.SecondMoment, _adamw.SecondMoment);
         _adamw.StepCount = state.OptimizerStep;
         _train.Seek(state.TrainPosition);
         _sampler.State = state.SamplerState;
@@ -141,7 +179,7 @@ public sealed class Trainer : IDisposable
         int firstStep = Step;
         float? lastLoss = null;
         string? checkpoint = null;
-        using var log = _o.OutputDirectory is null ? null : OpenLog();
+        using var log = _o.OutputDirectory is null || _comm.Rank != 0 ? null : OpenLog();
         if (_o.OverfitSingleBatch)
         {
             _train.NextBatch();
@@ -149,7 +187,8 @@ public sealed class Trainer : IDisposable
 
         while (true)
         {
-            bool cancelled = cancellation.IsCancellationRequested && Step < _o.MaxSteps;
+            // every process stops at the same step, or the others would wait in the next collective
+            bool cancelled = Step < _o.MaxSteps && _dp.Sum(cancellation.IsCancellationRequested ? 1f : 0f) > 0f;
             bool last = Step >= _o.MaxSteps || cancelled;
             bool resumedHere = Step == _restoredStep; // this step's evaluation, sample and checkpoint happened before the checkpoint was written
             if (_validation is not null && !resumedHere && !cancelled && (Due(_o.ValidationEvery) || last))
@@ -160,7 +199,7 @@ public sealed class Trainer : IDisposable
                 Validated?.Invoke(new ValidationReport(Step, val));
             }
 
-            if (_o.SampleTokens > 0 && !resumedHere && !cancelled && (Due(_o.SampleEvery) || last))
+            if (_o.SampleTokens > 0 && _comm.Rank == 0 && !resumedHere && !cancelled && (Due(_o.SampleEvery) || last))
             {
                 string sample = Generate(_o.SampleTokens); // drawn even when nobody listens: the sampler's state is part of a checkpoint
                 Sampled?.Invoke(new SampleReport(Step, sample));
@@ -170,7 +209,10 @@ public sealed class Trainer : IDisposable
                 && (last || (_o.CheckpointEvery > 0 && Step % _o.CheckpointEvery == 0)))
             {
                 checkpoint = Checkpoint(_o.OutputDirectory);
-                Checkpointed?.Invoke(checkpoint);
+                if (_comm.Rank == 0)
+                {
+                    Checkpointed?.Invoke(checkpoint);
+                }
             }
 
             if (last)
@@ -191,24 +233,35 @@ public sealed class Trainer : IDisposable
                 }
 
                 loss += _model.Forward(_train.Inputs, _train.Targets, b, t);
-                _model.Backward(1f / _accumulation);
+                _model.Backward(1f / (_accumulation * _comm.Size)); // summed over processes below: the mean
             }
 
+            long communication = Stopwatch.GetTimestamp();
+            _dp.ReduceGradients();
+            float? globalNorm = _dp.Sharded && _o.Optimizer.MaxGradientNorm is not null ? _dp.GradientNorm(_adamw) : null;
+            double communicationMs = Stopwatch.GetElapsedTime(communication).TotalMilliseconds;
             float lr = _o.Schedule.At(Step);
-            float norm = _adamw.Step(lr);
+            float norm = _adamw.Step(lr, globalNorm);
+            communication = Stopwatch.GetTimestamp();
+            _dp.GatherParameters();
+            float mean = _dp.Sum((float)loss) / (_accumulation * _comm.Size);
             _model.Backend.Synchronize();
+            communicationMs += Stopwatch.GetElapsedTime(communication).TotalMilliseconds;
             double ms = clock.Elapsed.TotalMilliseconds;
-            float mean = (float)(loss / _accumulation);
             lastLoss = mean;
             log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{mean:F4}"));
-            var report = new TrainStepReport(Step, _o.MaxSteps, mean, _lastValidationLoss, lr, norm, ms, _accumulation * b * t / (ms / 1000));
+            var report = new TrainStepReport(Step, _o.MaxSteps, mean, _lastValidationLoss, lr, norm, ms, (double)_accumulation * b * t * _comm.Size / (ms / 1000),
+                communicationMs);
             StepCompleted?.Invoke(report);
             progress?.Report(report);
             Step++;
         }
     }
 
-    /// <summary>Mean loss over the first <see cref="TrainerOptions.ValidationBatches"/> validation batches.</summary>
+    /// <summary>
+    /// Mean loss over the first <see cref="TrainerOptions.ValidationBatches"/> validation batches (in a data-parallel
+    /// job, of every process's slices: every process calls it).
+    /// </summary>
     /// <returns>The loss.</returns>
     public float Validate()
     {
@@ -222,7 +275,7 @@ public sealed class Trainer : IDisposable
             sum += _model.Forward(val.Inputs, val.Targets, val.BatchSize, val.SequenceLength);
         }
 
-        return (float)(sum / batches);
+        return _dp.Sum((float)(sum / batches)) / _comm.Size;
     }
 
     /// <summary>Generates text from an end-of-text token with the KV cache.</summary>
@@ -240,16 +293,22 @@ public sealed class Trainer : IDisposable
         return text.ToString();
     }
 
-    /// <summary>Writes model_STEP.bin and state_STEP.bin (8-digit step) into a folder, atomically.</summary>
+    /// <summary>
+    /// Writes model_STEP.bin and state_STEP.bin (8-digit step) into a folder, atomically. In a data-parallel job every
+    /// process calls it (sharded moments are gathered) and rank 0 writes.
+    /// </summary>
     /// <param name="directory">The folder.</param>
     /// <returns>The model file's path.</returns>
     public string Checkpoint(string directory)
     {
         string model = Path.Combine(directory, $"model_{Step:D8}.bin");
-        var m = new float[_model.Layout.Count];
-        var v = new float[_model.Layout.Count];
-        _model.Backend.Download(_adamw.FirstMoment.View, m);
-        _model.Backend.Download(_adamw.SecondMoment.View, v);
+        var m = _dp.GatherMoments(_adamw.FirstMoment);
+        var v = _dp.GatherMoments(_adamw.SecondMoment);
+        if (_comm.Rank != 0)
+        {
+            return model;
+        }
+
         // the state first: a model file without its state is never taken for a complete checkpoint
         new TrainingState(Step, _adamw.StepCount, _train.Position, _sampler.State, m, v).Write(Path.Combine(directory, $"state_{Step:D8}.bin"));
         _model.Save(model);

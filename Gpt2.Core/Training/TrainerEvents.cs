@@ -8,8 +8,10 @@ namespace Gpt2.Training;
 /// <param name="LearningRate">Learning rate used.</param>
 /// <param name="GradientNorm">Global gradient norm before clipping.</param>
 /// <param name="Milliseconds">Wall time of the step.</param>
-/// <param name="TokensPerSecond">Tokens processed per second in the step.</param>
-public readonly record struct TrainStepReport(int Step, int MaxSteps, float Loss, float? ValidationLoss, float LearningRate, float GradientNorm, double Milliseconds, double TokensPerSecond);
+/// <param name="TokensPerSecond">Tokens processed per second in the step, by all processes together.</param>
+/// <param name="CommunicationMilliseconds">Time of the step spent in collectives (gradient reduction, parameter gathering); 0 for one process.</param>
+public readonly record struct TrainStepReport(int Step, int MaxSteps, float Loss, float? ValidationLoss, float LearningRate, float GradientNorm, double Milliseconds,
+    double TokensPerSecond, double CommunicationMilliseconds);
 
 /// <summary>A validation evaluation.</summary>
 /// <param name="Step">Steps completed.</param>

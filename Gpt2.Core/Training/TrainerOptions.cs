@@ -50,6 +50,13 @@ public sealed record TrainerOptions
     /// <summary>Train on the first batch over and over (-a), to check that the model can overfit.</summary>
     public bool OverfitSingleBatch { get; init; }
 
+    /// <summary>
+    /// In a data-parallel job (-z): 0 keeps the whole optimizer state on every process; 1 (ZeRO stage 1) gives each
+    /// process the AdamW moments of its share of the parameters only, reduce-scattering gradients and all-gathering
+    /// parameters instead of all-reducing gradients.
+    /// </summary>
+    public int ZeroStage { get; init; }
+
     /// <summary>Seed of the sampler.</summary>
     public ulong Seed { get; init; } = 1337;
 }

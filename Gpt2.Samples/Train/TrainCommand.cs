@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Gpt2.Data;
+using Gpt2.Distributed;
 using Gpt2.Formats;
 using Gpt2.Model;
 using Gpt2.Optimization;
@@ -47,10 +48,12 @@ internal static class TrainCommand
         matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var seed = new Option<uint>("--seed") { Description = "Seed of the initialisation (descriptors) and of the sampler.", DefaultValueFactory = _ => 42u };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
+        var zero = new Option<int>("--zero", "-z") { Description = "Under mpirun: 0 all-reduces gradients; 1 shards the optimizer state (ZeRO stage 1).", DefaultValueFactory = _ => 0 };
+        var mpiTimeout = new Option<int>("--mpi-timeout") { Description = "Under mpirun: seconds a collective may wait for the other processes before the job is aborted.", DefaultValueFactory = _ => 600 };
         var command = new Command("train", "Train GPT-2 on token shards, llm.c style.")
         {
             train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
-            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads,
+            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads, zero, mpiTimeout,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "train", () =>
@@ -82,6 +85,8 @@ internal static class TrainCommand
             }
 
             int? th = Flags.Threads(parse.GetValue(threads));
+            int z = Flags.ZeroOrOne(parse.GetValue(zero), "--zero");
+            int timeout = Flags.Positive(parse.GetValue(mpiTimeout), "--mpi-timeout");
 
             int y = Flags.ZeroOrOne(parse.GetValue(resume), "--resume"), a = Flags.ZeroOrOne(parse.GetValue(overfit), "--overfit-single-batch");
             string? o = parse.GetValue(outDir);
@@ -103,29 +108,55 @@ internal static class TrainCommand
                 SampleEvery = Flags.NonNegative(parse.GetValue(sampleEvery), "--sample-every"),
                 SampleTokens = Flags.NonNegative(parse.GetValue(sampleTokens), "--sample-tokens"),
                 CheckpointEvery = Flags.NonNegative(parse.GetValue(checkpointEvery), "--checkpoint-every"),
-                OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed),
+                OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed), ZeroStage = z,
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
-                parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed));
+                parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout));
         }));
         return command;
     }
 
     private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume,
-        string backendName, string matmul, int? threads, uint seed)
+        string backendName, string matmul, int? threads, uint seed, TimeSpan mpiTimeout)
     {
         // every input is read and checked before the model is built, so bad input costs nothing and writes nothing
         var source = ModelSource.Resolve(modelArg, options.SequenceLength);
-        var config = source.Config;
-
-        if (trainPattern == DefaultTrain && valPattern == DefaultVal && !(File.Exists(DefaultTrain) && File.Exists(DefaultVal)))
+        using var comm = MpiJob.Join(mpiTimeout);
+        if (comm.Size == 1)
         {
-            output.WriteLine("TinyShakespeare shards not found; preparing them first");
-            Prepare.PrepareCommand.Run(output, inputPath: null, Prepare.PrepareCommand.DefaultDirectory);
+            return Train(output, options, source, trainPattern, valPattern, resume, backendName, matmul, threads, seed, comm);
         }
 
-        var trainLoader = new DataLoader(trainPattern, options.BatchSize, options.SequenceLength, config.VocabularySize);
-        var valLoader = new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize);
+        output.WriteLine($"process {comm.Rank}/{comm.Size} pid {Environment.ProcessId} on {Environment.MachineName}");
+        try
+        {
+            return Train(comm.Rank == 0 ? output : TextWriter.Null, options, source, trainPattern, valPattern, resume, backendName, matmul, threads, seed, comm);
+        }
+        catch (Exception e)
+        {
+            // the other processes may be waiting in a collective: end the whole job rather than leave them hanging
+            ((MpiCommunicator)comm).Abort(e is UsageException or IOException ? e.Message : e.ToString(), ExitCodes.BadInput);
+            throw;
+        }
+    }
+
+    private static int Train(TextWriter output, TrainerOptions options, ModelSource source, string trainPattern, string valPattern, bool resume,
+        string backendName, string matmul, int? threads, uint seed, ICommunicator comm)
+    {
+        var config = source.Config;
+        if (trainPattern == DefaultTrain && valPattern == DefaultVal && !(File.Exists(DefaultTrain) && File.Exists(DefaultVal)))
+        {
+            if (comm.Rank == 0)
+            {
+                output.WriteLine("TinyShakespeare shards not found; preparing them first");
+                Prepare.PrepareCommand.Run(output, inputPath: null, Prepare.PrepareCommand.DefaultDirectory);
+            }
+
+            comm.Barrier();
+        }
+
+        var trainLoader = new DataLoader(trainPattern, options.BatchSize, options.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
+        var valLoader = new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
         var checkpoint = resume ? Trainer.FindLatestCheckpoint(options.OutputDirectory!) : null;
         TrainingState? state = null;
         if (checkpoint is { } cp)
@@ -135,7 +166,7 @@ internal static class TrainCommand
 
         using var be = Cli.Backends.Create(backendName, threads, matmul);
         using var gpt = source.Create(be, seed);
-        using var trainer = new Trainer(gpt, trainLoader, valLoader, options);
+        using var trainer = new Trainer(gpt, trainLoader, valLoader, options, comm);
         if (checkpoint is { } c && state is not null)
         {
             trainer.Restore(c.Model, state);
@@ -146,20 +177,23 @@ internal static class TrainCommand
             output.WriteLine($"no checkpoint in {options.OutputDirectory}; starting from scratch");
         }
 
-        output.WriteLine($"model {modelArg}: L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} V={config.VocabularySize}, " +
+        output.WriteLine($"model {source.Argument}: L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} V={config.VocabularySize}, " +
             $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
         output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader.TokenCount:N0}; " +
-            $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps");
+            $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps" +
+            (comm.Size > 1 ? $", {comm.Size} processes{(options.ZeroStage == 1 ? ", ZeRO stage 1" : "")}" : ""));
         var plot = new LossPlot();
         trainer.StepCompleted += r => plot.AddTrain(r.Step, r.Loss);
         trainer.Validated += r => plot.AddValidation(r.Step, r.Loss);
         // on a terminal the step line is redrawn in place (a live progress line); elsewhere every step is a line
-        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        bool live = comm.Size == 1 && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
         string clear = live ? "\r\u001b[2K" : "";
         trainer.StepCompleted += r =>
         {
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s | ETA {Eta(r, options.MaxSteps)}");
+                $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s") +
+                (comm.Size > 1 ? string.Create(CultureInfo.InvariantCulture, $" | comm {r.CommunicationMilliseconds,6:F1} ms") : "") +
+                $" | ETA {Eta(r, options.MaxSteps)}";
             if (live)
             {
                 output.Write(clear + line);
@@ -184,7 +218,7 @@ internal static class TrainCommand
             Console.CancelKeyPress -= onCancel;
         }
 
-        if (options.OutputDirectory is not null && !plot.IsEmpty)
+        if (options.OutputDirectory is not null && !plot.IsEmpty && comm.Rank == 0)
         {
             string png = Path.Combine(options.OutputDirectory, "loss.png");
             plot.Save(png);

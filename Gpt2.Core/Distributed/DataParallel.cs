@@ -1,0 +1,159 @@
+using Gpt2.Backends;
+using Gpt2.Model;
+using Gpt2.Optimization;
+
+namespace Gpt2.Distributed;
+
+/// <summary>
+/// A model's share of data-parallel training, as llm.c does it: identical parameters on every process (broadcast
+/// from rank 0), gradients summed after backward (each process scales its loss by 1/processes, so the sum is the
+/// mean), and, with ZeRO stage 1, the optimizer state split: gradients are reduce-scattered, each process updates its
+/// own range of parameters, and the ranges are all-gathered. Buffers of a host-memory backend are used in place;
+/// others are staged through one host copy.
+/// </summary>
+internal sealed class DataParallel
+{
+    private delegate void HostAction(Span<float> values);
+
+    private readonly Gpt2Model _model;
+    private readonly ICommunicator _comm;
+    private readonly IComputeBackend _be;
+    private readonly IHostMemoryBackend? _host;
+    private readonly float[]? _staging;
+    private readonly float[]? _shard;
+
+    public DataParallel(Gpt2Model model, ICommunicator communicator, bool shardOptimizer)
+    {
+        _model = model;
+        _comm = communicator;
+        _be = model.Backend;
+        _host = model.Backend as IHostMemoryBackend;
+        long n = model.Layout.Count;
+        Sharded = shardOptimizer && communicator.Size > 1;
+        Counts = Communicators.Split(n, Sharded ? communicator.Size : 1);
+        ShardOffset = Sharded ? Communicators.Offset(Counts, communicator.Rank) : 0;
+        ShardLength = Sharded ? Counts[communicator.Rank] : n;
+        if (communicator.Size > 1 && _host is null)
+        {
+            _staging = new float[n];
+        }
+
+        if (Sharded)
+        {
+            _shard = new float[ShardLength];
+        }
+    }
+
+    /// <summary>ZeRO stage 1 is on (and there is more than one process).</summary>
+    public bool Sharded { get; }
+
+    /// <summary>Parameters per rank's shard (one part of all parameters without sharding).</summary>
+    public int[] Counts { get; }
+
+    /// <summary>This process's first parameter.</summary>
+    public long ShardOffset { get; }
+
+    /// <summary>This process's parameter count.</summary>
+    public long ShardLength { get; }
+
+    /// <summary>Whether there is anyone to talk to.</summary>
+    public bool IsDistributed => _comm.Size > 1;
+
+    /// <summary>Makes every process's parameters rank 0's.</summary>
+    public void BroadcastParameters()
+    {
+        if (IsDistributed)
+        {
+            OnHost(_model.Parameters.All, download: _comm.Rank == 0, upload: _comm.Rank != 0, values => _comm.Broadcast(values, 0));
+        }
+    }
+
+    /// <summary>Sums the gradients over processes: all of them, or (sharded) this process's range.</summary>
+    public void ReduceGradients()
+    {
+        if (!IsDistributed)
+        {
+            return;
+        }
+
+        if (!Sharded)
+        {
+            OnHost(_model.Gradients.All, download: true, upload: true, _comm.AllReduceSum);
+            return;
+        }
+
+        OnHost(_model.Gradients.All, download: true, upload: false, values =>
+        {
+            _comm.ReduceScatterSum(values, _shard, Counts);
+        });
+        _be.Upload<float>(_shard, _model.Gradients.All.Slice(ShardOffset, ShardLength));
+    }
+
+    /// <summary>Sharded: gives every process the parameters every other process has just updated.</summary>
+    public void GatherParameters()
+    {
+        if (Sharded)
+        {
+            OnHost(_model.Parameters.All, download: true, upload: true, values => _comm.AllGather(values, Counts));
+        }
+    }
+
+    /// <summary>The global gradient norm: this process's range's squares, summed over processes when sharded.</summary>
+    public float GradientNorm(AdamW adamw)
+    {
+        float sum = adamw.SumOfSquaredGradients();
+        return MathF.Sqrt(Sharded ? Sum(sum) : sum);
+    }
+
+    /// <summary>The sum of a number over processes.</summary>
+    public float Sum(float value)
+    {
+        if (!IsDistributed)
+        {
+            return value;
+        }
+
+        Span<float> one = [value];
+        _comm.AllReduceSum(one);
+        return one[0];
+    }
+
+    /// <summary>The full first or second moments (gathered from the shards when sharded).</summary>
+    public float[] GatherMoments(DeviceBuffer<float> moments)
+    {
+        var all = new float[_model.Layout.Count];
+        _be.Download(moments.View, all.AsSpan((int)ShardOffset, (int)ShardLength));
+        if (Sharded)
+        {
+            _comm.AllGather(all, Counts);
+        }
+
+        return all;
+    }
+
+    /// <summary>Loads this process's range of full moments (from a checkpoint).</summary>
+    public void ScatterMoments(ReadOnlySpan<float> all, DeviceBuffer<float> moments) =>
+        _be.Upload(all.Slice((int)ShardOffset, (int)ShardLength), moments.View);
+
+    private void OnHost(DeviceView<float> view, bool download, bool upload, HostAction action)
+    {
+        _be.Synchronize();
+        if (_host is not null)
+        {
+            action(_host.GetHostSpan(view));
+            return;
+        }
+
+        var values = _staging.AsSpan(0, (int)view.Length);
+        if (download)
+        {
+            _be.Download(view, values);
+        }
+
+        action(values);
+        if (upload)
+        {
+            _be.Upload<float>(values, view);
+        }
+    }
+}
