@@ -9,7 +9,6 @@ namespace Gpt2.Backends.Cpu;
 public sealed unsafe class CpuBackend : IHostMemoryBackend
 {
     private readonly CpuParallel _parallel;
-    private readonly CpuScratch _scratch = new();
 
     /// <summary>Creates the backend.</summary>
     /// <param name="threads">Threads per op; defaults to <see cref="Environment.ProcessorCount"/>.</param>
@@ -138,7 +137,7 @@ public sealed unsafe class CpuBackend : IHostMemoryBackend
             db = Ptr(dbv);
         }
 
-        Matmul.Backward(_parallel, _scratch, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(dInput), Ptr(dWeight), db, rows, channels, outputChannels);
+        Matmul.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(dInput), Ptr(dWeight), db, rows, channels, outputChannels);
     }
 
     /// <inheritdoc/>
@@ -226,8 +225,10 @@ public sealed unsafe class CpuBackend : IHostMemoryBackend
         *Ptr(result) = Ops.SumOfSquares.Compute(_parallel, Ptr(values), values.Length);
     }
 
-    /// <summary>Releases the scratch memory; buffers free their own memory.</summary>
-    public void Dispose() => _scratch.Dispose();
+    /// <summary>Nothing to release: buffers free their own memory.</summary>
+    public void Dispose()
+    {
+    }
 
     private T* Ptr<T>(DeviceView<T> view) where T : unmanaged
     {

@@ -71,33 +71,30 @@ internal static unsafe class Attention
         parallel.ForEach((long)b * nh, task =>
         {
             long bi = task / nh, h = task % nh;
-            var scratch = new float[t];
-            fixed (float* dAtt = scratch)
+            float* dAtt = stackalloc float[t]; // T floats: no allocation per step
+            for (long ti = 0; ti < t; ti++)
             {
-                for (long ti = 0; ti < t; ti++)
+                float* att = attention + ((bi * nh + h) * t + ti) * t;
+                float* dout = dOutput + (bi * t + ti) * c + h * hs;
+                float* q = qkv + (bi * t + ti) * c3 + h * hs;
+                float* dq = dQkv + (bi * t + ti) * c3 + h * hs;
+                double weighted = 0;
+                for (long t2 = 0; t2 <= ti; t2++)
                 {
-                    float* att = attention + ((bi * nh + h) * t + ti) * t;
-                    float* dout = dOutput + (bi * t + ti) * c + h * hs;
-                    float* q = qkv + (bi * t + ti) * c3 + h * hs;
-                    float* dq = dQkv + (bi * t + ti) * c3 + h * hs;
-                    double weighted = 0;
-                    for (long t2 = 0; t2 <= ti; t2++)
-                    {
-                        long kv = (bi * t + t2) * c3 + h * hs;
-                        float da = VectorMath.Dot(qkv + kv + 2 * c, dout, hs);
-                        dAtt[t2] = da;
-                        weighted += (double)att[t2] * da;
-                        VectorMath.Axpy(dQkv + kv + 2 * c, dout, att[t2], hs);
-                    }
+                    long kv = (bi * t + t2) * c3 + h * hs;
+                    float da = VectorMath.Dot(qkv + kv + 2 * c, dout, hs);
+                    dAtt[t2] = da;
+                    weighted += (double)att[t2] * da;
+                    VectorMath.Axpy(dQkv + kv + 2 * c, dout, att[t2], hs);
+                }
 
-                    float w = (float)weighted;
-                    for (long t2 = 0; t2 <= ti; t2++)
-                    {
-                        long kv = (bi * t + t2) * c3 + h * hs;
-                        float dPre = att[t2] * (dAtt[t2] - w) * scale;
-                        VectorMath.Axpy(dq, qkv + kv + c, dPre, hs);
-                        VectorMath.Axpy(dQkv + kv + c, q, dPre, hs);
-                    }
+                float w = (float)weighted;
+                for (long t2 = 0; t2 <= ti; t2++)
+                {
+                    long kv = (bi * t + t2) * c3 + h * hs;
+                    float dPre = att[t2] * (dAtt[t2] - w) * scale;
+                    VectorMath.Axpy(dq, qkv + kv + c, dPre, hs);
+                    VectorMath.Axpy(dQkv + kv + c, q, dPre, hs);
                 }
             }
         });

@@ -1,13 +1,12 @@
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
 /// <summary>
 /// output = input · weightᵀ + bias. Shapes: input (rows,C), weight (OC,C), bias (OC), output (rows,OC).
-/// Every product is computed in dot-product form over a contiguous K: the forward directly, the backward after
-/// transposing its operands into scratch memory (dInput = dOutput · (Wᵀ)ᵀ, dWeight = (dOutputᵀ) · (inputᵀ)ᵀ), so the
-/// three matmuls share one register-tiled kernel. Every output element has one owner and one summation order.
+/// The forward is computed in dot-product form over the contiguous C of both operands; the backward's two products
+/// in outer-product form (<see cref="OuterProductGemm"/>) on the same operands, so nothing is transposed. Every
+/// output element has one owner and one summation order.
 /// </summary>
 internal static unsafe class Matmul
 {
@@ -117,110 +116,29 @@ internal static unsafe class Matmul
     }
 
     /// <summary>
-    /// dInput (rows,C) += dOutput · weight and dWeight (OC,C) += dOutputᵀ · input, both through <see cref="Dot"/> on
-    /// transposed copies in <paramref name="scratch"/>; dBias (OC) += Σ rows dOutput, summed along the transposed rows.
+    /// dInput (rows,C) += dOutput · weight and dWeight (OC,C) += dOutputᵀ · input, both in outer-product form on the
+    /// operands as they lie (<see cref="OuterProductGemm"/>); dBias (OC) += Σ rows dOutput.
     /// </summary>
-    public static void Backward(CpuParallel parallel, CpuScratch scratch, float* dOutput, float* input, float* weight,
+    public static void Backward(CpuParallel parallel, float* dOutput, float* input, float* weight,
         float* dInput, float* dWeight, float* dBias, int rows, int c, int oc)
     {
-        float* weightT = scratch.Get(0, (long)c * oc);   // (C, OC)
-        float* dOutputT = scratch.Get(1, (long)oc * rows); // (OC, rows)
-        float* inputT = scratch.Get(2, (long)c * rows);    // (C, rows)
-        Transpose(parallel, weight, weightT, oc, c);
-        Transpose(parallel, dOutput, dOutputT, rows, oc);
-        Transpose(parallel, input, inputT, rows, c);
-        Dot(parallel, dOutput, weightT, null, dInput, rows, oc, c, accumulate: true);
-        Dot(parallel, dOutputT, inputT, null, dWeight, oc, rows, c, accumulate: true);
+        // dInput[r,:] += Σo dOutput[r,o] · weight[o,:]
+        OuterProductGemm.Run(parallel, dOutput, oc, 1, weight, c, dInput, c, rows, c, oc);
+        // dWeight[o,:] += Σr dOutput[r,o] · input[r,:]
+        OuterProductGemm.Run(parallel, dOutput, 1, oc, input, c, dWeight, c, oc, c, rows);
         if (dBias != null)
         {
-            parallel.ForRanges(oc, 64, (start, end) =>
+            parallel.ForRanges((oc + 63) / 64, 1, (start, end) =>
             {
-                for (long o = start; o < end; o++)
+                for (long blockIndex = start; blockIndex < end; blockIndex++)
                 {
-                    float* d = dOutputT + o * rows;
-                    float sum = 0f;
+                    int o0 = (int)blockIndex * 64, o1 = Math.Min(oc, o0 + 64);
                     for (int r = 0; r < rows; r++)
                     {
-                        sum += d[r];
+                        VectorMath.Add(dBias + o0, dOutput + (long)r * oc + o0, o1 - o0);
                     }
-
-                    dBias[o] += sum;
                 }
             });
         }
-    }
-
-    /// <summary>
-    /// destination (cols, rows) = sourceᵀ for source (rows, cols), in 32×32 blocks that stay in cache, each made of
-    /// 8×8 register transposes where AVX is available.
-    /// </summary>
-    public static void Transpose(CpuParallel parallel, float* source, float* destination, int rows, int cols)
-    {
-        const int block = 32;
-        int rowBlocks = (rows + block - 1) / block;
-        int colBlocks = (cols + block - 1) / block;
-        parallel.ForRanges((long)rowBlocks * colBlocks, 16, (start, end) =>
-        {
-            for (long task = start; task < end; task++)
-            {
-                int c0 = (int)(task / rowBlocks) * block, r0 = (int)(task % rowBlocks) * block;
-                int c1 = Math.Min(cols, c0 + block), r1 = Math.Min(rows, r0 + block);
-                int rFull = Avx.IsSupported ? r0 + (r1 - r0) / 8 * 8 : r0;
-                int cFull = Avx.IsSupported ? c0 + (c1 - c0) / 8 * 8 : c0;
-                for (int r = r0; r < rFull; r += 8)
-                {
-                    for (int j = c0; j < cFull; j += 8)
-                    {
-                        Transpose8x8(source + (long)r * cols + j, cols, destination + (long)j * rows + r, rows);
-                    }
-                }
-
-                // the ragged edges, element by element
-                for (int r = r0; r < r1; r++)
-                {
-                    float* s = source + (long)r * cols;
-                    for (int j = r < rFull ? cFull : c0; j < c1; j++)
-                    {
-                        destination[(long)j * rows + r] = s[j];
-                    }
-                }
-            }
-        });
-    }
-
-    private static void Transpose8x8(float* source, int sourceStride, float* destination, int destinationStride)
-    {
-        var r0 = Avx.LoadVector256(source);
-        var r1 = Avx.LoadVector256(source + sourceStride);
-        var r2 = Avx.LoadVector256(source + 2L * sourceStride);
-        var r3 = Avx.LoadVector256(source + 3L * sourceStride);
-        var r4 = Avx.LoadVector256(source + 4L * sourceStride);
-        var r5 = Avx.LoadVector256(source + 5L * sourceStride);
-        var r6 = Avx.LoadVector256(source + 6L * sourceStride);
-        var r7 = Avx.LoadVector256(source + 7L * sourceStride);
-        var t0 = Avx.UnpackLow(r0, r1);
-        var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3);
-        var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5);
-        var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7);
-        var t7 = Avx.UnpackHigh(r6, r7);
-        var u0 = Avx.Shuffle(t0, t2, 0x44);
-        var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44);
-        var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44);
-        var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44);
-        var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(destination, Avx.Permute2x128(u0, u4, 0x20));
-        Avx.Store(destination + destinationStride, Avx.Permute2x128(u1, u5, 0x20));
-        Avx.Store(destination + 2L * destinationStride, Avx.Permute2x128(u2, u6, 0x20));
-        Avx.Store(destination + 3L * destinationStride, Avx.Permute2x128(u3, u7, 0x20));
-        Avx.Store(destination + 4L * destinationStride, Avx.Permute2x128(u0, u4, 0x31));
-        Avx.Store(destination + 5L * destinationStride, Avx.Permute2x128(u1, u5, 0x31));
-        Avx.Store(destination + 6L * destinationStride, Avx.Permute2x128(u2, u6, 0x31));
-        Avx.Store(destination + 7L * destinationStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 }

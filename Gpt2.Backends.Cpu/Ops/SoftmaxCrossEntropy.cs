@@ -1,8 +1,11 @@
+using System.Numerics.Tensors;
+
 namespace Gpt2.Backends.Cpu.Ops;
 
 /// <summary>
 /// Softmax over the first V of Vp columns and cross-entropy. Shapes: logits/probabilities (rows,Vp),
-/// targets/losses (rows). Padding columns get probability 0 and, in the backward, no gradient.
+/// targets/losses (rows). Padding columns get probability 0 and, in the backward, no gradient. Rows are independent
+/// tasks; within a row the vectorized primitives run in a fixed order.
 /// </summary>
 internal static unsafe class SoftmaxCrossEntropy
 {
@@ -13,33 +16,15 @@ internal static unsafe class SoftmaxCrossEntropy
         {
             for (long r = start; r < end; r++)
             {
-                float* x = logits + r * vp;
-                float* p = probabilities + r * vp;
+                var x = new ReadOnlySpan<float>(logits + r * vp, v);
+                var p = new Span<float>(probabilities + r * vp, v);
                 // subtracting the max only keeps exp in range; it cancels in the ratio
-                float max = float.NegativeInfinity;
-                for (int i = 0; i < v; i++)
-                {
-                    max = MathF.Max(max, x[i]);
-                }
-
-                double sum = 0;
-                for (int i = 0; i < v; i++)
-                {
-                    float e = MathF.Exp(x[i] - max);
-                    p[i] = e;
-                    sum += e;
-                }
-
-                float inv = (float)(1.0 / sum);
-                for (int i = 0; i < v; i++)
-                {
-                    p[i] *= inv;
-                }
-
-                for (int i = v; i < vp; i++)
-                {
-                    p[i] = 0f;
-                }
+                float max = TensorPrimitives.Max(x);
+                TensorPrimitives.Subtract(x, max, p);
+                TensorPrimitives.Exp(p, p);
+                double sum = TensorPrimitives.Sum<float>(p);
+                TensorPrimitives.Multiply(p, (float)(1.0 / sum), p);
+                new Span<float>(probabilities + r * vp + v, vp - v).Clear();
 
                 // -log p[target] from the log-sum-exp, exact even where p[target] underflows
                 losses[r] = (float)(Math.Log(sum) + max - x[targets[r]]);
@@ -54,14 +39,9 @@ internal static unsafe class SoftmaxCrossEntropy
         {
             for (long r = start; r < end; r++)
             {
-                float* p = probabilities + r * vp;
-                float* d = dLogits + r * vp;
-                int target = targets[r];
-                for (int i = 0; i < v; i++)
-                {
-                    float indicator = i == target ? 1.0f : 0.0f;
-                    d[i] += (p[i] - indicator) * lossScale;
-                }
+                var d = new Span<float>(dLogits + r * vp, v);
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(probabilities + r * vp, v), lossScale, d, d);
+                d[targets[r]] -= lossScale;
             }
         });
     }

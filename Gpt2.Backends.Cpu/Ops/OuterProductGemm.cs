@@ -1,0 +1,184 @@
+using System.Runtime.Intrinsics;
+
+namespace Gpt2.Backends.Cpu.Ops;
+
+/// <summary>
+/// C (M,N) += A (M,K) · B (K,N) in outer-product form: B is read along its rows (N contiguous) and A through any
+/// strides, so the backward products take the forward's operands as they lie, with no transposed copies. K is cut
+/// into chunks that stay in cache; each chunk of B is copied into a per-thread panel, 16 columns after 16 columns
+/// (zero-padded at the right edge), so the 6×16 register tiles read it sequentially. Every element of C sums its
+/// products in order of k, starting from its old value, in full tiles and edge tiles alike, and tasks split only M
+/// and N: the result does not depend on the thread count or on where the tiles fall.
+/// </summary>
+internal static unsafe class OuterProductGemm
+{
+    private const int RowTile = 6;
+    private const int ColumnTile = 16;
+    private const int DepthChunk = 256;
+    private const int ColumnBlock = 128;
+
+    [ThreadStatic]
+    private static float[]? _panel;
+
+    /// <summary>C[i,j] += Σk A[i·aRow + k·aDepth] · B[k·ldb + j], C[i,j] at c[i·ldc + j].</summary>
+    public static void Run(CpuParallel parallel, float* a, long aRow, long aDepth, float* b, int ldb, float* c, int ldc, int m, int n, int k)
+    {
+        // rows per task: many, so that each packed chunk of B serves many row tiles
+        int rowBlock = m >= 4 * 96 ? 96 : (m + RowTile - 1) / RowTile * RowTile;
+        int rowBlocks = (m + rowBlock - 1) / rowBlock, columnBlocks = (n + ColumnBlock - 1) / ColumnBlock;
+        parallel.ForRanges((long)rowBlocks * columnBlocks, 1, (start, end) =>
+        {
+            _panel ??= GC.AllocateUninitializedArray<float>(DepthChunk * ColumnBlock + RowTile * ColumnTile + RowTile * DepthChunk, pinned: true);
+            fixed (float* panel = _panel)
+            {
+                float* edge = panel + DepthChunk * ColumnBlock; // one 6×16 tile of C for the ragged edges
+                float* edgeRows = edge + RowTile * ColumnTile;   // six rows of A, copied (and zero-padded at the bottom edge)
+                for (long task = start; task < end; task++)
+                {
+                    int i0 = (int)(task / columnBlocks) * rowBlock, j0 = (int)(task % columnBlocks) * ColumnBlock;
+                    int i1 = Math.Min(m, i0 + rowBlock), j1 = Math.Min(n, j0 + ColumnBlock);
+                    int tiles = (j1 - j0 + ColumnTile - 1) / ColumnTile;
+                    for (int k0 = 0; k0 < k; k0 += DepthChunk)
+                    {
+                        int kc = Math.Min(DepthChunk, k - k0);
+                        Pack(b + (long)k0 * ldb + j0, ldb, j1 - j0, kc, panel);
+                        for (int i = i0; i < i1; i += RowTile)
+                        {
+                            int rows = Math.Min(RowTile, i1 - i);
+                            float* ai = a + i * aRow + k0 * aDepth;
+                            long tileRow = aRow, tileDepth = aDepth;
+                            if (rows < RowTile || (aRow == 1 && aDepth % 1024 == 0))
+                            {
+                                // a ragged bottom edge, or A's columns a multiple of 4 KiB apart (one cache set): copy
+                                PadRows(ai, aRow, aDepth, rows, kc, edgeRows);
+                                ai = edgeRows;
+                                tileRow = 1;
+                                tileDepth = RowTile;
+                            }
+
+                            for (int t = 0; t < tiles; t++)
+                            {
+                                int j = j0 + t * ColumnTile, cols = Math.Min(ColumnTile, j1 - j);
+                                float* ct = c + (long)i * ldc + j;
+                                if (rows == RowTile && cols == ColumnTile)
+                                {
+                                    Tile6x16(ai, tileRow, tileDepth, panel + t * kc * ColumnTile, ct, ldc, kc);
+                                }
+                                else
+                                {
+                                    CopyTile(ct, ldc, edge, ColumnTile, rows, cols);
+                                    Tile6x16(ai, tileRow, tileDepth, panel + t * kc * ColumnTile, edge, ColumnTile, kc);
+                                    CopyTile(edge, ColumnTile, ct, ldc, rows, cols);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>Copies B[0..kc, 0..width) into panel[tile][kk][16], zero-padding the last tile.</summary>
+    private static void Pack(float* b, int ldb, int width, int kc, float* panel)
+    {
+        int full = width / ColumnTile, rest = width % ColumnTile;
+        for (int kk = 0; kk < kc; kk++)
+        {
+            float* row = b + (long)kk * ldb;
+            float* to = panel + kk * ColumnTile;
+            for (int t = 0; t < full; t++, row += ColumnTile, to += kc * ColumnTile)
+            {
+                Vector256.Store(Vector256.Load(row), to);
+                Vector256.Store(Vector256.Load(row + 8), to + 8);
+            }
+
+            if (rest > 0)
+            {
+                for (int j = 0; j < ColumnTile; j++)
+                {
+                    to[j] = j < rest ? row[j] : 0f;
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies A[0..rows, 0..kc) into edgeRows[kk][6], zero for the missing rows.</summary>
+    private static void PadRows(float* a, long aRow, long aDepth, int rows, int kc, float* edgeRows)
+    {
+        if (aRow == 1 && rows == RowTile)
+        {
+            for (int kk = 0; kk < kc; kk++)
+            {
+                float* from = a + kk * aDepth;
+                Vector128.Store(Vector128.Load(from), edgeRows + kk * RowTile);
+                edgeRows[kk * RowTile + 4] = from[4];
+                edgeRows[kk * RowTile + 5] = from[5];
+            }
+
+            return;
+        }
+
+        for (int kk = 0; kk < kc; kk++)
+        {
+            for (int r = 0; r < RowTile; r++)
+            {
+                edgeRows[kk * RowTile + r] = r < rows ? a[r * aRow + kk * aDepth] : 0f;
+            }
+        }
+    }
+
+    /// <summary>Copies a rows × cols block between two row-major tiles; the rest of a 6×16 target is zeroed when the target is the edge tile.</summary>
+    private static void CopyTile(float* from, int fromStride, float* to, int toStride, int rows, int cols)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < cols; j++)
+            {
+                to[(long)r * toStride + j] = from[(long)r * fromStride + j];
+            }
+        }
+    }
+
+    /// <summary>C[6,16] += A[6,kc] · B[kc,16]: A(r,kk) at a[r·aRow + kk·aDepth], B packed as [kk][16].</summary>
+    private static void Tile6x16(float* a, long aRow, long aDepth, float* b, float* c, int ldc, int kc)
+    {
+        float* c0 = c, c1 = c + ldc, c2 = c + 2L * ldc, c3 = c + 3L * ldc, c4 = c + 4L * ldc, c5 = c + 5L * ldc;
+        var x00 = Vector256.Load(c0); var x01 = Vector256.Load(c0 + 8);
+        var x10 = Vector256.Load(c1); var x11 = Vector256.Load(c1 + 8);
+        var x20 = Vector256.Load(c2); var x21 = Vector256.Load(c2 + 8);
+        var x30 = Vector256.Load(c3); var x31 = Vector256.Load(c3 + 8);
+        var x40 = Vector256.Load(c4); var x41 = Vector256.Load(c4 + 8);
+        var x50 = Vector256.Load(c5); var x51 = Vector256.Load(c5 + 8);
+        long r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow, r4 = 4 * aRow, r5 = 5 * aRow;
+        for (int kk = 0; kk < kc; kk++, a += aDepth, b += ColumnTile)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var s = Vector256.Create(a[0]);
+            x00 = Vector256.FusedMultiplyAdd(s, b0, x00);
+            x01 = Vector256.FusedMultiplyAdd(s, b1, x01);
+            s = Vector256.Create(a[r1]);
+            x10 = Vector256.FusedMultiplyAdd(s, b0, x10);
+            x11 = Vector256.FusedMultiplyAdd(s, b1, x11);
+            s = Vector256.Create(a[r2]);
+            x20 = Vector256.FusedMultiplyAdd(s, b0, x20);
+            x21 = Vector256.FusedMultiplyAdd(s, b1, x21);
+            s = Vector256.Create(a[r3]);
+            x30 = Vector256.FusedMultiplyAdd(s, b0, x30);
+            x31 = Vector256.FusedMultiplyAdd(s, b1, x31);
+            s = Vector256.Create(a[r4]);
+            x40 = Vector256.FusedMultiplyAdd(s, b0, x40);
+            x41 = Vector256.FusedMultiplyAdd(s, b1, x41);
+            s = Vector256.Create(a[r5]);
+            x50 = Vector256.FusedMultiplyAdd(s, b0, x50);
+            x51 = Vector256.FusedMultiplyAdd(s, b1, x51);
+        }
+
+        x00.Store(c0); x01.Store(c0 + 8);
+        x10.Store(c1); x11.Store(c1 + 8);
+        x20.Store(c2); x21.Store(c2 + 8);
+        x30.Store(c3); x31.Store(c3 + 8);
+        x40.Store(c4); x41.Store(c4 + 8);
+        x50.Store(c5); x51.Store(c5 + 8);
+    }
+}
