@@ -17,6 +17,8 @@ public class OpsBench
     private IComputeBackend _backend = null!;
     private DeviceBuffer<float> _x = null!, _x3 = null!, _x4 = null!, _w = null!, _w3 = null!, _w4 = null!, _wte = null!, _b = null!;
     private DeviceBuffer<float> _out = null!, _out3 = null!, _out4 = null!, _logits = null!, _att = null!, _stat1 = null!, _stat2 = null!;
+    private DeviceBuffer<float> _dW = null!, _dX = null!, _dX4 = null!, _dWte = null!, _m = null!, _v = null!;
+    private DeviceBuffer<int> _targets = null!;
 
     /// <summary>cpu or ilgpu.</summary>
     [Params("cpu", "ilgpu")]
@@ -55,6 +57,14 @@ public class OpsBench
         _att = New(B * NH * T * T);
         _stat1 = New(Rows);
         _stat2 = New(Rows);
+        _dW = New(4 * C * C);
+        _dX = New(Rows * C);
+        _dX4 = New(Rows * 4 * C);
+        _dWte = New((long)Vp * C);
+        _m = New(12 * C * C);
+        _v = New(12 * C * C);
+        _targets = _backend.Allocate<int>(Rows);
+        _backend.Upload<int>(Enumerable.Range(0, Rows).Select(_ => rng.Next(V)).ToArray(), _targets.View);
     }
 
     [GlobalCleanup]
@@ -70,7 +80,7 @@ public class OpsBench
     [Benchmark]
     public void MatmulBackwardQkv()
     {
-        _backend.MatmulBackward(_out3.View, _x.View, _w3.View, _out.View, _w3.View, _b.Slice(0, 3 * C), Rows, C, 3 * C);
+        _backend.MatmulBackward(_out3.View, _x.View, _w3.View, _dX.View, _dW.Slice(0, 3 * C * C), _b.Slice(0, 3 * C), Rows, C, 3 * C);
         _backend.Synchronize();
     }
 
@@ -113,6 +123,85 @@ public class OpsBench
     public void GeluForward()
     {
         _backend.GeluForward(_x4.View, _out4.View, Rows * 4 * C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void MatmulForwardAttProj()
+    {
+        _backend.MatmulForward(_x.View, _w.View, _b.Slice(0, C), _out.View, Rows, C, C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void MatmulBackwardAttProj()
+    {
+        _backend.MatmulBackward(_out.View, _x.View, _w.View, _dX.View, _dW.Slice(0, C * C), _b.Slice(0, C), Rows, C, C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void MatmulForwardFc()
+    {
+        _backend.MatmulForward(_x.View, _w4.View, _b.Slice(0, 4 * C), _out4.View, Rows, C, 4 * C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void MatmulBackwardFc()
+    {
+        _backend.MatmulBackward(_out4.View, _x.View, _w4.View, _dX.View, _dW.View, _b.Slice(0, 4 * C), Rows, C, 4 * C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void MatmulBackwardFcProj()
+    {
+        _backend.MatmulBackward(_out.View, _x4.View, _w4.View, _dX4.View, _dW.View, _b.Slice(0, C), Rows, 4 * C, C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void ClassifierBackward()
+    {
+        _backend.MatmulBackward(_logits.View, _x.View, _wte.View, _dX.View, _dWte.View, null, Rows, C, Vp);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void LayerNormBackward()
+    {
+        _backend.LayerNormBackward(_out.View, _x.View, _b.Slice(0, C), _stat1.View, _stat2.View, _dX.View, _b.Slice(C, C), _b.Slice(2 * C, C), Rows, C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void GeluBackward()
+    {
+        _backend.GeluBackward(_out4.View, _x4.View, _dX4.View, Rows * 4 * C);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void SoftmaxCrossEntropyForward()
+    {
+        _backend.SoftmaxCrossEntropyForward(_logits.View, _targets.View, _dWte.Slice(0, (long)Rows * Vp), _stat1.View, Rows, V, Vp);
+        _backend.Synchronize();
+    }
+
+    [Benchmark]
+    public void SoftmaxCrossEntropyBackward()
+    {
+        _backend.SoftmaxCrossEntropyBackward(_logits.View, _targets.View, _dWte.Slice(0, (long)Rows * Vp), 1f / Rows, Rows, V, Vp);
+        _backend.Synchronize();
+    }
+
+    /// <summary>AdamW over one layer's worth of weights (12·C² parameters).</summary>
+    [Benchmark]
+    public void AdamWUpdate()
+    {
+        _backend.AdamWUpdate(_dW.View, _m.Slice(0, 4 * C * C), _m.Slice(4 * C * C, 4 * C * C), _v.Slice(0, 4 * C * C),
+            new AdamWStep(1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 1, 1f));
         _backend.Synchronize();
     }
 }

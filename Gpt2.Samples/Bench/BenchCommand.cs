@@ -97,8 +97,14 @@ internal static class BenchCommand
             output.WriteLine($"per op over {steps} steps (synchronized around each op; total {total / steps:F1} ms/step):");
             foreach (var (op, (calls, ms)) in profiled.Times.OrderByDescending(kv => kv.Value.Ms))
             {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op,-28} {calls / steps,5} calls/step {ms / steps,9:F2} ms/step {100 * ms / total,5:F1}%"));
+                string rate = profiled.Flops.TryGetValue(op, out double flops) ? string.Create(CultureInfo.InvariantCulture, $" {flops / (ms / 1000) / 1e9,8:F1} GFLOP/s") : "";
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {op,-28} {calls / steps,5} calls/step {ms / steps,9:F2} ms/step {100 * ms / total,5:F1}%{rate}"));
             }
+
+            double known = profiled.Flops.Values.Sum(), knownMs = profiled.Flops.Keys.Sum(op => profiled.Times[op].Ms);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  matmuls and attention: {known / steps / 1e9:F1} GFLOP/step in {knownMs / steps:F1} ms, {known / (knownMs / 1000) / 1e9:F1} GFLOP/s; " +
+                $"the whole step {known / (total / 1000) / 1e9:F1} GFLOP/s"));
         }
 
         return ExitCodes.Success;

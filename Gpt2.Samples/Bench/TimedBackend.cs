@@ -10,6 +10,7 @@ namespace Gpt2.Samples.Bench;
 internal sealed class TimedBackend(IComputeBackend inner) : IComputeBackend
 {
     private readonly Dictionary<string, (int Calls, double Ms)> _times = [];
+    private readonly Dictionary<string, double> _flops = [];
 
     public string Name => inner.Name;
 
@@ -17,7 +18,14 @@ internal sealed class TimedBackend(IComputeBackend inner) : IComputeBackend
 
     public IReadOnlyDictionary<string, (int Calls, double Ms)> Times => _times;
 
-    public void Reset() => _times.Clear();
+    /// <summary>Floating-point operations per op name, for the ops whose count is known from their shapes.</summary>
+    public IReadOnlyDictionary<string, double> Flops => _flops;
+
+    public void Reset()
+    {
+        _times.Clear();
+        _flops.Clear();
+    }
 
     public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged => inner.Allocate<T>(length);
 
@@ -54,16 +62,20 @@ internal sealed class TimedBackend(IComputeBackend inner) : IComputeBackend
         Time("LayerNormBackward", () => inner.LayerNormBackward(dOutput, input, weight, mean, reciprocalStd, dInput, dWeight, dBias, rows, channels));
 
     public void MatmulForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float>? bias, DeviceView<float> output, int rows, int channels, int outputChannels) =>
-        Time(outputChannels > 8 * channels ? "ClassifierForward" : "MatmulForward", () => inner.MatmulForward(input, weight, bias, output, rows, channels, outputChannels));
+        Time(outputChannels > 8 * channels ? "ClassifierForward" : "MatmulForward", () => inner.MatmulForward(input, weight, bias, output, rows, channels, outputChannels),
+            2.0 * rows * channels * outputChannels);
 
     public void MatmulBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight, DeviceView<float> dInput, DeviceView<float> dWeight, DeviceView<float>? dBias, int rows, int channels, int outputChannels) =>
-        Time(outputChannels > 8 * channels ? "ClassifierBackward" : "MatmulBackward", () => inner.MatmulBackward(dOutput, input, weight, dInput, dWeight, dBias, rows, channels, outputChannels));
+        Time(outputChannels > 8 * channels ? "ClassifierBackward" : "MatmulBackward", () => inner.MatmulBackward(dOutput, input, weight, dInput, dWeight, dBias, rows, channels, outputChannels),
+            4.0 * rows * channels * outputChannels);
 
     public void AttentionForward(DeviceView<float> qkv, DeviceView<float> output, DeviceView<float> attention, int batchSize, int sequenceLength, int channels, int heads) =>
-        Time("AttentionForward", () => inner.AttentionForward(qkv, output, attention, batchSize, sequenceLength, channels, heads));
+        Time("AttentionForward", () => inner.AttentionForward(qkv, output, attention, batchSize, sequenceLength, channels, heads),
+            2.0 * batchSize * sequenceLength * (sequenceLength + 1.0) * channels); // QKᵀ and AV over the causal half
 
     public void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention, DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads) =>
-        Time("AttentionBackward", () => inner.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads));
+        Time("AttentionBackward", () => inner.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads),
+            4.0 * batchSize * sequenceLength * (sequenceLength + 1.0) * channels);
 
     public void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads) =>
         Time("AttentionDecode", () => inner.AttentionDecode(qkvCache, output, position, channels, heads));
@@ -102,10 +114,14 @@ internal sealed class TimedBackend(IComputeBackend inner) : IComputeBackend
         _times[op] = _times.TryGetValue(op, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
     }
 
-    private void Time(string op, Action action)
+    private void Time(string op, Action action, double flops = 0)
     {
         long start = Start();
         action();
         Stop(op, start);
+        if (flops > 0)
+        {
+            _flops[op] = _flops.GetValueOrDefault(op) + flops;
+        }
     }
 }
