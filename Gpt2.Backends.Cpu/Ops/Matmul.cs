@@ -4,9 +4,9 @@ namespace Gpt2.Backends.Cpu.Ops;
 
 /// <summary>
 /// output = input · weightᵀ + bias. Shapes: input (rows,C), weight (OC,C), bias (OC), output (rows,OC).
-/// The forward is computed in dot-product form over the contiguous C of both operands; the backward's two products
-/// in outer-product form (<see cref="OuterProductGemm"/>) on the same operands, so nothing is transposed. Every
-/// output element has one owner and one summation order.
+/// All three products run in outer-product form (<see cref="OuterProductGemm"/>) on the operands as they lie: the
+/// forward packs the weight's rows into panels on the fly, the backward reads them directly; a forward of a few rows
+/// (generation) uses the dot-product form instead. Every output element has one owner and one summation order.
 /// </summary>
 internal static unsafe class Matmul
 {
@@ -14,8 +14,35 @@ internal static unsafe class Matmul
     private const int ColumnTile = 3;
     private const int ColumnBlock = 64;
 
-    public static void Forward(CpuParallel parallel, float* input, float* weight, float* bias, float* output, int rows, int c, int oc) =>
-        Dot(parallel, input, weight, bias, output, rows, c, oc, accumulate: false);
+    /// <summary>Below this many rows (generation feeds one) the dot-product form wins: it reads each weight once, with no packing.</summary>
+    private const int OuterProductRows = 24;
+
+    public static void Forward(CpuParallel parallel, float* input, float* weight, float* bias, float* output, int rows, int c, int oc)
+    {
+        if (rows < OuterProductRows)
+        {
+            Dot(parallel, input, weight, bias, output, rows, c, oc, accumulate: false);
+            return;
+        }
+
+        // output = bias, then += input · weightᵀ with the weight packed from its rows (outer-product form)
+        parallel.ForRanges(rows, 16, (start, end) =>
+        {
+            for (long r = start; r < end; r++)
+            {
+                var row = new Span<float>(output + r * oc, oc);
+                if (bias != null)
+                {
+                    new ReadOnlySpan<float>(bias, oc).CopyTo(row);
+                }
+                else
+                {
+                    row.Clear();
+                }
+            }
+        });
+        OuterProductGemm.Run(parallel, input, c, 1, weight, c, bTransposed: true, output, oc, rows, oc, c);
+    }
 
     /// <summary>
     /// output[r,o] (+)= bias[o] + Σk a[r,k]·b[o,k], for a (rows,K) and b (OC,K). Tasks take a block of 64 columns

@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
@@ -21,7 +22,14 @@ internal static unsafe class OuterProductGemm
     private static float[]? _panel;
 
     /// <summary>C[i,j] += Σk A[i·aRow + k·aDepth] · B[k·ldb + j], C[i,j] at c[i·ldc + j].</summary>
-    public static void Run(CpuParallel parallel, float* a, long aRow, long aDepth, float* b, int ldb, float* c, int ldc, int m, int n, int k)
+    public static void Run(CpuParallel parallel, float* a, long aRow, long aDepth, float* b, int ldb, float* c, int ldc, int m, int n, int k) =>
+        Run(parallel, a, aRow, aDepth, b, ldb, bTransposed: false, c, ldc, m, n, k);
+
+    /// <summary>
+    /// C[i,j] += Σk A[i·aRow + k·aDepth] · B(k,j), with B(k,j) at b[k·ldb + j], or at b[j·ldb + k] when
+    /// <paramref name="bTransposed"/> (B's columns contiguous, as a weight matrix in the forward).
+    /// </summary>
+    public static void Run(CpuParallel parallel, float* a, long aRow, long aDepth, float* b, int ldb, bool bTransposed, float* c, int ldc, int m, int n, int k)
     {
         // rows per task: many, so that each packed chunk of B serves many row tiles
         int rowBlock = m >= 4 * 96 ? 96 : (m + RowTile - 1) / RowTile * RowTile;
@@ -41,7 +49,14 @@ internal static unsafe class OuterProductGemm
                     for (int k0 = 0; k0 < k; k0 += DepthChunk)
                     {
                         int kc = Math.Min(DepthChunk, k - k0);
-                        Pack(b + (long)k0 * ldb + j0, ldb, j1 - j0, kc, panel);
+                        if (bTransposed)
+                        {
+                            PackTransposed(b + (long)j0 * ldb + k0, ldb, j1 - j0, kc, panel);
+                        }
+                        else
+                        {
+                            Pack(b + (long)k0 * ldb + j0, ldb, j1 - j0, kc, panel);
+                        }
                         for (int i = i0; i < i1; i += RowTile)
                         {
                             int rows = Math.Min(RowTile, i1 - i);
@@ -100,6 +115,87 @@ internal static unsafe class OuterProductGemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Copies Bᵀ's rows 0..width (each kc long, ldb apart) into panel[tile][kk][16], zero-padding the last tile;
+    /// 8×8 blocks go through AVX register transposes.
+    /// </summary>
+    private static void PackTransposed(float* bt, int ldb, int width, int kc, float* panel)
+    {
+        int tiles = (width + ColumnTile - 1) / ColumnTile;
+        int kFull = Avx.IsSupported ? kc / 8 * 8 : 0;
+        for (int t = 0; t < tiles; t++)
+        {
+            float* to = panel + t * kc * ColumnTile;
+            for (int half = 0; half < 2; half++)
+            {
+                int j = t * ColumnTile + half * 8;
+                if (j + 8 <= width)
+                {
+                    float* from = bt + (long)j * ldb;
+                    for (int kk = 0; kk < kFull; kk += 8)
+                    {
+                        Transpose8x8(from + kk, ldb, to + kk * ColumnTile + half * 8, ColumnTile);
+                    }
+
+                    for (int kk = kFull; kk < kc; kk++)
+                    {
+                        for (int jj = 0; jj < 8; jj++)
+                        {
+                            to[kk * ColumnTile + half * 8 + jj] = from[(long)jj * ldb + kk];
+                        }
+                    }
+                }
+                else
+                {
+                    for (int kk = 0; kk < kc; kk++)
+                    {
+                        for (int jj = 0; jj < 8; jj++)
+                        {
+                            to[kk * ColumnTile + half * 8 + jj] = j + jj < width ? bt[(long)(j + jj) * ldb + kk] : 0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>destination rows 0..7 (stride) = columns 0..7 of source's rows 0..7 (stride).</summary>
+    private static void Transpose8x8(float* source, int sourceStride, float* destination, int destinationStride)
+    {
+        var r0 = Avx.LoadVector256(source);
+        var r1 = Avx.LoadVector256(source + sourceStride);
+        var r2 = Avx.LoadVector256(source + 2L * sourceStride);
+        var r3 = Avx.LoadVector256(source + 3L * sourceStride);
+        var r4 = Avx.LoadVector256(source + 4L * sourceStride);
+        var r5 = Avx.LoadVector256(source + 5L * sourceStride);
+        var r6 = Avx.LoadVector256(source + 6L * sourceStride);
+        var r7 = Avx.LoadVector256(source + 7L * sourceStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(destination, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(destination + destinationStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(destination + 2L * destinationStride, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(destination + 3L * destinationStride, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(destination + 4L * destinationStride, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(destination + 5L * destinationStride, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(destination + 6L * destinationStride, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(destination + 7L * destinationStride, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     /// <summary>Copies A[0..rows, 0..kc) into edgeRows[kk][6], zero for the missing rows.</summary>
