@@ -90,7 +90,7 @@ public sealed class DataParallelTrainingTests : TempDirectoryTest
     {
         _ = MpiRun.MpirunPath;
         WriteShards();
-        using var run = MpiRun.Start(2, [.. Train(Path.Combine(TempDir, "out"), batch: 2, steps: 100000), "--mpi-timeout", "5"]);
+        using var run = MpiRun.Start(2, [.. Train(Path.Combine(TempDir, "out"), batch: 2, steps: 100000), "--mpi-timeout", "20"]); // above any start-up skew of a loaded machine
         int pid = RankPid(run, 1);
         run.WaitForLine(l => l.Contains("step     2/", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
         using var stop = System.Diagnostics.Process.Start("kill", ["-STOP", pid.ToString(CultureInfo.InvariantCulture)]);
