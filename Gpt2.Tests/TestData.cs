@@ -12,6 +12,11 @@ internal static class TestData
     /// <summary>The repository's root: the folder above the test directory that holds Gpt2.slnx.</summary>
     public static string RepositoryRoot => FindAbove("Gpt2.slnx");
 
+    /// <summary>The first file named <paramref name="name"/> in a folder of PATH, or null.</summary>
+    public static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(dir => Path.Combine(dir, name)).FirstOrDefault(File.Exists);
+
     /// <summary>The nearest folder at or above the test directory that holds <paramref name="relativePath"/>.</summary>
     private static string FindAbove(string relativePath)
     {

@@ -21,7 +21,7 @@ internal static unsafe class Matmul
     {
         if (rows < OuterProductRows)
         {
-            Dot(parallel, input, weight, bias, output, rows, c, oc, accumulate: false);
+            Dot(parallel, input, weight, bias, output, rows, c, oc);
             return;
         }
 
@@ -45,10 +45,10 @@ internal static unsafe class Matmul
     }
 
     /// <summary>
-    /// output[r,o] (+)= bias[o] + Σk a[r,k]·b[o,k], for a (rows,K) and b (OC,K). Tasks take a block of 64 columns
+    /// output[r,o] = bias[o] + Σk a[r,k]·b[o,k], for a (rows,K) and b (OC,K). Tasks take a block of 64 columns
     /// (b rows, which then stay in cache) across all rows; inside, 4×3 tiles of outputs share their loads.
     /// </summary>
-    public static void Dot(CpuParallel parallel, float* a, float* b, float* bias, float* output, int rows, int k, int oc, bool accumulate)
+    public static void Dot(CpuParallel parallel, float* a, float* b, float* bias, float* output, int rows, int k, int oc)
     {
         int rowBlocks = (rows + RowTile - 1) / RowTile;
         int colBlocks = (oc + ColumnBlock - 1) / ColumnBlock;
@@ -65,7 +65,7 @@ internal static unsafe class Matmul
                 {
                     for (; o + ColumnTile <= o1; o += ColumnTile)
                     {
-                        Tile4x3(a + (long)r0 * k, b + (long)o * k, bias, output + (long)r0 * oc, k, oc, o, accumulate);
+                        Tile4x3(a + (long)r0 * k, b + (long)o * k, bias, output + (long)r0 * oc, k, oc, o);
                     }
                 }
 
@@ -75,7 +75,7 @@ internal static unsafe class Matmul
                     for (int j = from; j < o1; j++)
                     {
                         float sum = VectorMath.Dot(a + (long)r * k, b + (long)j * k, k);
-                        Store(output, bias, (long)r * oc + j, j, sum, accumulate);
+                        Store(output, bias, (long)r * oc + j, j, sum);
                     }
                 }
             }
@@ -83,7 +83,7 @@ internal static unsafe class Matmul
     }
 
     /// <summary>Twelve dot products at once; each sums in exactly the order of <see cref="VectorMath.Dot"/>.</summary>
-    private static void Tile4x3(float* x, float* w, float* bias, float* output, int k, int oc, int o, bool accumulate)
+    private static void Tile4x3(float* x, float* w, float* bias, float* output, int k, int oc, int o)
     {
         float* x0 = x, x1 = x + k, x2 = x + 2 * k, x3 = x + 3 * k;
         float* w0 = w, w1 = w + k, w2 = w + 2 * k;
@@ -113,15 +113,15 @@ internal static unsafe class Matmul
             a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
         }
 
-        Finish(x0, w0, w1, w2, a00, a01, a02, i, k, bias, output, o, accumulate);
-        Finish(x1, w0, w1, w2, a10, a11, a12, i, k, bias, output + oc, o, accumulate);
-        Finish(x2, w0, w1, w2, a20, a21, a22, i, k, bias, output + 2L * oc, o, accumulate);
-        Finish(x3, w0, w1, w2, a30, a31, a32, i, k, bias, output + 3L * oc, o, accumulate);
+        Finish(x0, w0, w1, w2, a00, a01, a02, i, k, bias, output, o);
+        Finish(x1, w0, w1, w2, a10, a11, a12, i, k, bias, output + oc, o);
+        Finish(x2, w0, w1, w2, a20, a21, a22, i, k, bias, output + 2L * oc, o);
+        Finish(x3, w0, w1, w2, a30, a31, a32, i, k, bias, output + 3L * oc, o);
     }
 
     /// <summary>Lane sums, then the scalar tail, then the stores of one row's three outputs.</summary>
     private static void Finish(float* x, float* w0, float* w1, float* w2, Vector256<float> a0, Vector256<float> a1, Vector256<float> a2,
-        int i, int k, float* bias, float* row, int o, bool accumulate)
+        int i, int k, float* bias, float* row, int o)
     {
         float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2);
         for (; i < k; i++)
@@ -131,16 +131,13 @@ internal static unsafe class Matmul
             s2 = MathF.FusedMultiplyAdd(x[i], w2[i], s2);
         }
 
-        Store(row, bias, o, o, s0, accumulate);
-        Store(row, bias, o + 1, o + 1, s1, accumulate);
-        Store(row, bias, o + 2, o + 2, s2, accumulate);
+        Store(row, bias, o, o, s0);
+        Store(row, bias, o + 1, o + 1, s1);
+        Store(row, bias, o + 2, o + 2, s2);
     }
 
-    private static void Store(float* output, float* bias, long at, int column, float sum, bool accumulate)
-    {
-        float v = (bias != null ? bias[column] : 0f) + sum;
-        output[at] = accumulate ? output[at] + v : v;
-    }
+    private static void Store(float* output, float* bias, long at, int column, float sum) =>
+        output[at] = (bias != null ? bias[column] : 0f) + sum;
 
     /// <summary>
     /// dInput (rows,C) += dOutput · weight and dWeight (OC,C) += dOutputᵀ · input, both in outer-product form on the

@@ -57,6 +57,7 @@ internal static unsafe class OuterProductGemm
                         {
                             Pack(b + (long)k0 * ldb + j0, ldb, j1 - j0, kc, panel);
                         }
+
                         for (int i = i0; i < i1; i += RowTile)
                         {
                             int rows = Math.Min(RowTile, i1 - i);

@@ -41,7 +41,8 @@ public static class Communicators
         return offset;
     }
 
-    internal static void CheckCounts(ReadOnlySpan<int> counts, int size, int total, int part, int rank)
+    /// <summary>One count per process, adding up to the vector; with <paramref name="part"/>, this rank's count equals it.</summary>
+    internal static void CheckCounts(ReadOnlySpan<int> counts, int size, int total, int? part, int rank)
     {
         if (counts.Length != size)
         {
@@ -60,9 +61,9 @@ public static class Communicators
             throw new ArgumentException($"The counts add up to {sum}, but the vector holds {total} elements.", nameof(counts));
         }
 
-        if (counts[rank] != part)
+        if (part is int p && counts[rank] != p)
         {
-            throw new ArgumentException($"Rank {rank}'s part holds {part} elements, but its count is {counts[rank]}.", nameof(counts));
+            throw new ArgumentException($"Rank {rank}'s part holds {p} elements, but its count is {counts[rank]}.", nameof(counts));
         }
     }
 }

@@ -98,7 +98,7 @@ internal sealed class DataParallel
         }
     }
 
-    /// <summary>The global gradient norm: this process's range's squares, summed over processes when sharded.</summary>
+    /// <summary>The global gradient norm: the optimizer's range's squares, summed over processes when that range is a shard.</summary>
     public float GradientNorm(AdamW adamw)
     {
         float sum = adamw.SumOfSquaredGradients();

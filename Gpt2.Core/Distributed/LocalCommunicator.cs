@@ -28,7 +28,7 @@ public sealed class LocalCommunicator : ICommunicator
     }
 
     /// <inheritdoc/>
-    public void AllGather(Span<float> values, ReadOnlySpan<int> counts) => Communicators.CheckCounts(counts, 1, values.Length, values.Length, 0);
+    public void AllGather(Span<float> values, ReadOnlySpan<int> counts) => Communicators.CheckCounts(counts, 1, values.Length, part: null, 0);
 
     /// <inheritdoc/>
     public void Barrier()

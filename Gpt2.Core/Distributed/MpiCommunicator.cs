@@ -99,7 +99,7 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// <inheritdoc/>
     public void AllGather(Span<float> values, ReadOnlySpan<int> counts)
     {
-        Communicators.CheckCounts(counts, Size, values.Length, counts.Length == Size ? counts[Rank] : -1, Rank);
+        Communicators.CheckCounts(counts, Size, values.Length, part: null, Rank);
         var displacements = new int[Size];
         for (int r = 1; r < Size; r++)
         {

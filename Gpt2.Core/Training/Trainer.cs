@@ -238,10 +238,9 @@ public sealed class Trainer : IDisposable
 
             long communication = Stopwatch.GetTimestamp();
             _dp.ReduceGradients();
-            float? globalNorm = _dp.Sharded && _o.Optimizer.MaxGradientNorm is not null ? _dp.GradientNorm(_adamw) : null;
             double communicationMs = Stopwatch.GetElapsedTime(communication).TotalMilliseconds;
             float lr = _o.Schedule.At(Step);
-            float norm = _adamw.Step(lr, globalNorm);
+            float norm = _adamw.Step(lr, _o.Optimizer.MaxGradientNorm is null ? null : _dp.GradientNorm(_adamw));
             communication = Stopwatch.GetTimestamp();
             _dp.GatherParameters();
             float mean = _dp.Sum((float)loss) / (_accumulation * _comm.Size);

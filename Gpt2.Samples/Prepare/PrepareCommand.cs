@@ -3,7 +3,6 @@ using Gpt2.Data;
 using Gpt2.Formats;
 using Gpt2.IO;
 using Gpt2.Samples.Cli;
-using Gpt2.Text;
 
 namespace Gpt2.Samples.Prepare;
 

@@ -18,13 +18,9 @@ internal sealed class MpiRun : IDisposable
     {
         get
         {
-            foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+            if (TestData.FindOnPath("mpirun") is { } mpirun)
             {
-                string candidate = Path.Combine(dir, "mpirun");
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
+                return mpirun;
             }
 
             if (Environment.GetEnvironmentVariable("GPT2_REQUIRE_MPI") == "1")

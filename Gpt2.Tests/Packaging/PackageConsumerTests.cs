@@ -132,17 +132,7 @@ public sealed class PackageConsumerTests : TempDirectoryTest
         ["DOTNET_ROOT"] = Path.GetDirectoryName(ResolveDotnet())!,
     };
 
-    private static string ResolveDotnet()
-    {
-        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-        {
-            string candidate = Path.Combine(dir, "dotnet");
-            if (File.Exists(candidate))
-            {
-                return new FileInfo(candidate).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? candidate;
-            }
-        }
-
-        return "/usr/share/dotnet/dotnet";
-    }
+    /// <summary>The dotnet on PATH with its links followed: the tool's launcher finds the runtime through DOTNET_ROOT.</summary>
+    private static string ResolveDotnet() =>
+        TestData.FindOnPath("dotnet") is { } dotnet ? new FileInfo(dotnet).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? dotnet : "/usr/share/dotnet/dotnet";
 }

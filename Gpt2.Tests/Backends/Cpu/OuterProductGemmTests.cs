@@ -83,7 +83,7 @@ public sealed unsafe class OuterProductGemmTests
         {
             var parallel = new CpuParallel(2);
             Matmul.Forward(parallel, px, pw, withBias ? pb : null, po, rows, c, oc);
-            Matmul.Dot(parallel, px, pw, withBias ? pb : null, pd, rows, c, oc, accumulate: false);
+            Matmul.Dot(parallel, px, pw, withBias ? pb : null, pd, rows, c, oc);
         }
 
         Assert.That(outer, Is.EqualTo(dot).Within(1e-5f));

@@ -76,7 +76,6 @@ public sealed class PtxTests
             return File.Exists(env) ? env : null;
         }
 
-        return (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(d => Path.Combine(d, "ptxas")).FirstOrDefault(File.Exists);
+        return TestData.FindOnPath("ptxas");
     }
 }
