@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Gpt2.Backends.Ilgpu.Ops;
 using ILGPU;
@@ -50,18 +51,15 @@ public sealed class IlgpuBackend : IComputeBackend
                 IlgpuDeviceKind.Cpu => false,
                 _ => hasCuda,
             };
-            _accelerator = useCuda ? _context.CreateCudaAccelerator(0) : _context.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel);
-            _stream = _accelerator.DefaultStream;
-            if (Options.Matmul != MatmulEngine.Kernel)
+            int cudaDevices = _context.GetCudaDevices().Count;
+            if (useCuda && Options.DeviceIndex >= cudaDevices)
             {
-                if (_accelerator is not CudaAccelerator cuda)
-                {
-                    throw new InvalidOperationException($"The {Options.Matmul} matmul engine needs a CUDA device.");
-                }
-
-                _cublas = new CuBlas.CuBlasMatmul(cuda, Options.Matmul == MatmulEngine.CuBlasTf32);
+                throw new InvalidOperationException($"CUDA device {Options.DeviceIndex} was asked for, but {cudaDevices} are present.");
             }
 
+            _accelerator = useCuda ? _context.CreateCudaAccelerator(Options.DeviceIndex) : _context.CreateCPUAccelerator(0, CPUAcceleratorMode.Parallel);
+            _stream = _accelerator.DefaultStream;
+            (Matmul, _cublas) = CreateMatmulEngine(Options.Matmul, _accelerator as CudaAccelerator);
             var shape = new LaunchShape(_accelerator);
             _columns = new ColumnSum(_accelerator);
             _encoder = new Ops.Encoder(_accelerator);
@@ -84,6 +82,9 @@ public sealed class IlgpuBackend : IComputeBackend
         }
     }
 
+    /// <summary>The matmul engine in use (<see cref="MatmulEngine.Auto"/> resolved).</summary>
+    public MatmulEngine Matmul { get; }
+
     /// <summary>The options the backend was created with.</summary>
     public IlgpuBackendOptions Options { get; }
 
@@ -100,22 +101,33 @@ public sealed class IlgpuBackend : IComputeBackend
     public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged => new IlgpuBuffer<T>(this, _accelerator, length);
 
     /// <inheritdoc/>
-    public void Upload<T>(ReadOnlySpan<T> source, DeviceView<T> destination) where T : unmanaged
+    /// <remarks>
+    /// The host memory is pinned for the copy: ILGPU copies from the raw address of the reference it is given, and a
+    /// garbage collection that moved a managed array in the middle would otherwise copy from where it used to be.
+    /// </remarks>
+    public unsafe void Upload<T>(ReadOnlySpan<T> source, DeviceView<T> destination) where T : unmanaged
     {
         OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         if (source.Length > 0)
         {
-            View(destination).CopyFromCPU(_stream, ref MemoryMarshal.GetReference(source), source.Length);
+            fixed (T* pinned = source)
+            {
+                View(destination).CopyFromCPU(_stream, ref Unsafe.AsRef<T>(pinned), source.Length);
+            }
         }
     }
 
     /// <inheritdoc/>
-    public void Download<T>(DeviceView<T> source, Span<T> destination) where T : unmanaged
+    /// <remarks>The host memory is pinned for the copy (see <see cref="Upload{T}"/>).</remarks>
+    public unsafe void Download<T>(DeviceView<T> source, Span<T> destination) where T : unmanaged
     {
         OpShapes.SameLength(destination.Length, source.Length, nameof(destination));
         if (destination.Length > 0)
         {
-            View(source).CopyToCPU(_stream, ref MemoryMarshal.GetReference(destination), destination.Length);
+            fixed (T* pinned = destination)
+            {
+                View(source).CopyToCPU(_stream, ref Unsafe.AsRef<T>(pinned), destination.Length);
+            }
         }
     }
 
@@ -302,6 +314,35 @@ public sealed class IlgpuBackend : IComputeBackend
         _context.Dispose();
     }
 
+    private static (MatmulEngine, CuBlas.CuBlasMatmul?) CreateMatmulEngine(MatmulEngine requested, CudaAccelerator? cuda)
+    {
+        if (requested == MatmulEngine.Kernel || (requested == MatmulEngine.Auto && cuda is null))
+        {
+            return (MatmulEngine.Kernel, null);
+        }
+
+        if (cuda is null)
+        {
+            throw new InvalidOperationException($"The {requested} matmul engine needs a CUDA device.");
+        }
+
+        try
+        {
+            var engine = requested == MatmulEngine.Auto ? MatmulEngine.CuBlasTf32 : requested;
+            return (engine, new CuBlas.CuBlasMatmul(cuda, engine == MatmulEngine.CuBlasTf32));
+        }
+        catch (DllNotFoundException) when (requested == MatmulEngine.Auto)
+        {
+            return (MatmulEngine.Kernel, null);
+        }
+    }
+
+    /// <summary>The CUDA accelerator, or null on the CPU accelerator (for NCCL).</summary>
+    internal CudaAccelerator? Cuda => _accelerator as CudaAccelerator;
+
+    /// <summary>The ILGPU view of one of this backend's buffers.</summary>
+    internal ArrayView<T> ViewOf<T>(DeviceView<T> view) where T : unmanaged => View(view);
+
     private ArrayView<T> View<T>(DeviceView<T> view) where T : unmanaged
     {
         if (view.Buffer is not IlgpuBuffer<T> buffer || !ReferenceEquals(buffer.Backend, this))
@@ -312,9 +353,4 @@ public sealed class IlgpuBackend : IComputeBackend
         ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
         return buffer.Memory.View.SubView(view.Offset, view.Length);
     }
-
-
-
-
-
 }

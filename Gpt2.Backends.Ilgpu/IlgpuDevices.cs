@@ -6,7 +6,18 @@ namespace Gpt2.Backends.Ilgpu;
 /// <summary>The accelerators ILGPU finds on this machine.</summary>
 public static class IlgpuDevices
 {
-    /// <summary>One line per device: kind, name, memory, warp size, compute capability.</summary>
+    /// <summary>The number of CUDA devices ILGPU can use (0 without an NVIDIA driver).</summary>
+    public static int CudaDeviceCount
+    {
+        get
+        {
+            NativeLibraries.Register();
+            using var context = Context.Create(b => b.Cuda());
+            return context.GetCudaDevices().Count;
+        }
+    }
+
+    /// <summary>One line per device: kind, name, memory, warp size, compute capability; and NCCL's version.</summary>
     /// <returns>The lines.</returns>
     public static IReadOnlyList<string> Describe()
     {
@@ -24,6 +35,7 @@ public static class IlgpuDevices
             lines.Add("ilgpu cuda: no device found");
         }
 
+        lines.Add(Nccl.NcclCommunicator.Version is { } nccl ? $"nccl: {nccl} (libnccl.so.2)" : "nccl: libnccl.so.2 not found");
         var cpu = IlgpuBackend.TestCpuDevice;
         lines.Add($"ilgpu cpu: always available, simulates warps of {cpu.WarpSize} and groups of {cpu.MaxNumThreadsPerGroup} threads (for tests)");
         return lines;

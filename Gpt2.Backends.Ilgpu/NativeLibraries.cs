@@ -6,7 +6,7 @@ namespace Gpt2.Backends.Ilgpu;
 
 /// <summary>
 /// Points ILGPU's driver import ("cuda") at libcuda.so.1, which is all many machines and containers ship
-/// (.NET probes libcuda.so, not the versioned name), and our cuBLAS binding at libcublas.so.13 or .12.
+/// (.NET probes libcuda.so, not the versioned name), our cuBLAS binding at libcublas.so.13 or .12, and NCCL's at libnccl.so.2.
 /// </summary>
 internal static class NativeLibraries
 {
@@ -22,7 +22,8 @@ internal static class NativeLibraries
         string[] cuda = ["libcuda.so.1", "libcuda.so", "nvcuda.dll"];
         string[] cublas = ["libcublas.so.13", "libcublas.so.12", "libcublas.so", "cublas64_13.dll", "cublas64_12.dll"];
         TrySet(typeof(Context).Assembly, new() { ["cuda"] = cuda });
-        TrySet(typeof(NativeLibraries).Assembly, new() { ["cuda"] = cuda, [CuBlas.CuBlasNative.LibraryName] = cublas });
+        string[] nccl = ["libnccl.so.2", "libnccl.so"];
+        TrySet(typeof(NativeLibraries).Assembly, new() { ["cuda"] = cuda, [CuBlas.CuBlasNative.LibraryName] = cublas, [Nccl.NcclNative.LibraryName] = nccl });
     }
 
     private static void TrySet(Assembly assembly, Dictionary<string, string[]> names)

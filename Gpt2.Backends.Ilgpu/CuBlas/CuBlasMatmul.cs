@@ -35,6 +35,23 @@ internal sealed unsafe class CuBlasMatmul : IDisposable
         Gemm(CuBlasNative.OpN, CuBlasNative.OpT, c, oc, rows, input, c, dOutput, oc, 1f, dWeight, c);
     }
 
+    /// <summary>A batched product of attention (see <see cref="StridedBatchedGemm"/>): dense, whatever its causal flag.</summary>
+    public void Batched(ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, Ops.GemmArgs args, int batches)
+    {
+        var p = StridedBatchedGemm.From(args, batches);
+        float alpha = p.Alpha, beta = p.Beta;
+        using var binding = _accelerator.BindScoped();
+        IntPtr pa = a.LoadEffectiveAddressAsPtr(), pb = b.LoadEffectiveAddressAsPtr(), pc = c.LoadEffectiveAddressAsPtr();
+        for (int o = 0; o < p.Outer; o++)
+        {
+            CuBlasNative.Check(CuBlasNative.GemmStridedBatchedEx(_handle, p.TransA, p.TransB, p.M, p.N, p.K, &alpha,
+                pb + checked((nint)(o * p.OuterA * sizeof(float))), CuBlasNative.R32F, p.Lda, p.StrideA,
+                pa + checked((nint)(o * p.OuterB * sizeof(float))), CuBlasNative.R32F, p.Ldb, p.StrideB,
+                &beta, pc + checked((nint)(o * p.OuterC * sizeof(float))), CuBlasNative.R32F, p.Ldc, p.StrideC, p.Batches,
+                _compute, CuBlasNative.GemmDefault), "cublasGemmStridedBatchedEx");
+        }
+    }
+
     private void Gemm(int ta, int tb, int m, int n, int k, ArrayView<float> a, int lda, ArrayView<float> b, int ldb, float beta, ArrayView<float> c, int ldc)
     {
         float alpha = 1f;

@@ -29,6 +29,11 @@ internal static unsafe partial class CuBlasNative
         IntPtr a, int aType, int lda, IntPtr b, int bType, int ldb, float* beta, IntPtr c, int cType, int ldc,
         int computeType, int algo);
 
+    [LibraryImport(LibraryName, EntryPoint = "cublasGemmStridedBatchedEx")]
+    public static partial int GemmStridedBatchedEx(IntPtr handle, int transA, int transB, int m, int n, int k, float* alpha,
+        IntPtr a, int aType, int lda, long strideA, IntPtr b, int bType, int ldb, long strideB, float* beta,
+        IntPtr c, int cType, int ldc, long strideC, int batchCount, int computeType, int algo);
+
     public static void Check(int status, string call)
     {
         if (status != 0)

@@ -97,27 +97,23 @@ internal sealed class Attention : IDisposable
     public void Forward(AcceleratorStream s, ArrayView<float> qkv, ArrayView<float> output, ArrayView<float> attention, int b, int t, int c, int nh)
     {
         var args = Args(b, t, c, nh);
-        var l = new Layout(t, c, nh);
-        // scores (t, t2) = q_t · k_t2 · scale, lower triangle only
-        _gemm.Batched(s, qkv, Skip(qkv, c), attention, l.Product(t, t, l.Hs, l.Q, l.KTransposed, l.Scores, args.Scale, GemmArgs.LowerC, accumulate: false), b * nh);
+        var p = new AttentionProducts(t, c, nh);
+        _gemm.Batched(s, qkv, Skip(qkv, c), attention, p.Scores(args.Scale), b * nh);
         _softmax(s, _shape.WarpPerRow((long)b * nh * t), attention, args);
-        // output (t, i) = Σ t2≤t att · v
-        _gemm.Batched(s, attention, Skip(qkv, 2 * c), output, l.Product(t, l.Hs, t, l.Rows, l.V, l.Out, 1f, GemmArgs.LowerA, accumulate: false), b * nh);
+        _gemm.Batched(s, attention, Skip(qkv, 2 * c), output, p.Values(), b * nh);
     }
 
     public void Backward(AcceleratorStream s, ArrayView<float> dOutput, ArrayView<float> qkv, ArrayView<float> attention, ArrayView<float> dQkv,
         int b, int t, int c, int nh)
     {
         var args = Args(b, t, c, nh);
-        var l = new Layout(t, c, nh);
+        var p = new AttentionProducts(t, c, nh);
         var dScores = _scratch.View((long)b * nh * t * t);
-        // dAtt (t, t2) = dOut_t · v_t2, then the softmax backward in place
-        _gemm.Batched(s, dOutput, Skip(qkv, 2 * c), dScores, l.Product(t, t, l.Hs, l.DOut, l.VTransposed, l.Scores, 1f, GemmArgs.LowerC, accumulate: false), b * nh);
+        _gemm.Batched(s, dOutput, Skip(qkv, 2 * c), dScores, p.DAttention(), b * nh);
         _dScores(s, _shape.WarpPerRow((long)b * nh * t), attention, dScores, args);
-        // dq += dS · k ; dk += dSᵀ · q ; dv += attᵀ · dOut
-        _gemm.Batched(s, dScores, Skip(qkv, c), dQkv, l.Product(t, l.Hs, t, l.Rows, l.V, l.DQkv, 1f, GemmArgs.LowerA, accumulate: true), b * nh);
-        _gemm.Batched(s, dScores, qkv, Skip(dQkv, c), l.Product(t, l.Hs, t, l.RowsTransposed, l.V, l.DQkv, 1f, GemmArgs.UpperA, accumulate: true), b * nh);
-        _gemm.Batched(s, attention, dOutput, Skip(dQkv, 2 * c), l.Product(t, l.Hs, t, l.RowsTransposed, l.DOutRows, l.DQkv, 1f, GemmArgs.UpperA, accumulate: true), b * nh);
+        _gemm.Batched(s, dScores, Skip(qkv, c), dQkv, p.DQuery(), b * nh);
+        _gemm.Batched(s, dScores, qkv, Skip(dQkv, c), p.DKey(), b * nh);
+        _gemm.Batched(s, attention, dOutput, Skip(dQkv, 2 * c), p.DValue(), b * nh);
     }
 
     public void Dispose() => _scratch.Dispose();
@@ -126,62 +122,4 @@ internal sealed class Attention : IDisposable
 
     private static AttentionArgs Args(int b, int t, int c, int nh) =>
         new() { B = b, T = t, C = c, NH = nh, HeadSize = c / nh, Scale = 1f / MathF.Sqrt(c / nh) };
-
-
-    /// <summary>Strides of attention's operands, per (b, h) batch: (row stride, column stride, batch stride, head stride).</summary>
-    private readonly struct Layout(int t, int c, int nh)
-    {
-        public int Hs => c / nh;
-
-        /// <summary>q (or k, v after a Skip) as a (t, i) matrix in qkv.</summary>
-        public (long, long, long, long) Q => (3L * c, 1, (long)t * 3 * c, Hs);
-
-        /// <summary>k as an (i, t2) matrix: the transpose of its rows.</summary>
-        public (long, long, long, long) KTransposed => (1, 3L * c, (long)t * 3 * c, Hs);
-
-        /// <summary>v read as a (t2, i) matrix.</summary>
-        public (long, long, long, long) V => Q;
-
-        /// <summary>v as an (i, t2) matrix.</summary>
-        public (long, long, long, long) VTransposed => KTransposed;
-
-        /// <summary>A (t, t2) matrix of (B, NH, T, T).</summary>
-        public (long, long, long, long) Scores => ((long)t, 1, (long)nh * t * t, (long)t * t);
-
-        /// <summary>Rows of a (B, NH, T, T) matrix as the left operand.</summary>
-        public (long, long, long, long) Rows => Scores;
-
-        /// <summary>The transpose of a (B, NH, T, T) matrix as the left operand: element (t2, t) at [t, t2].</summary>
-        public (long, long, long, long) RowsTransposed => (1, (long)t, (long)nh * t * t, (long)t * t);
-
-        /// <summary>The (t, i) head slice of a (B, T, C) tensor.</summary>
-        public (long, long, long, long) Out => ((long)c, 1, (long)t * c, Hs);
-
-        /// <summary>dOut as the left (t, i) operand.</summary>
-        public (long, long, long, long) DOut => Out;
-
-        /// <summary>dOut as the right (t, i) operand.</summary>
-        public (long, long, long, long) DOutRows => Out;
-
-        /// <summary>A (t, i) head slice of dQkv (B, T, 3C), after a Skip to q, k or v.</summary>
-        public (long, long, long, long) DQkv => Q;
-
-        public GemmArgs Product(int m, int n, int k, (long M, long K, long Batch, long Head) a, (long K, long N, long Batch, long Head) bOp,
-            (long M, long N, long Batch, long Head) cOp, float alpha, int causal, bool accumulate)
-        {
-            if (cOp.N != 1)
-            {
-                throw new InvalidOperationException("The GEMM output must have unit column stride.");
-            }
-
-            return new GemmArgs
-            {
-                M = m, N = n, K = k,
-                StrideAM = a.M, StrideAK = a.K, BatchA = a.Batch, HeadA = a.Head,
-                StrideBK = bOp.K, StrideBN = bOp.N, BatchB = bOp.Batch, HeadB = bOp.Head,
-                StrideCM = cOp.M, BatchC = cOp.Batch, HeadC = cOp.Head,
-                Alpha = alpha, Heads = nh, Causal = causal, Accumulate = accumulate ? 1 : 0,
-            };
-        }
-    }
 }

@@ -207,9 +207,20 @@ internal sealed class Matmul
     }
 
     /// <summary>Runs a batched GEMM of <paramref name="batches"/> = B·Heads problems (attention's per-head products).</summary>
-    /// <remarks>Always the ILGPU kernel, which skips what the causal mask makes zero, whatever the matmul engine.</remarks>
-    public void Batched(AcceleratorStream s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs args, int batches) =>
+    /// <remarks>
+    /// On cuBLAS the products are dense (strided-batched calls), which needs the zeros the causal mask implies to be in
+    /// memory, as attention's softmax kernels leave them; the ILGPU kernel skips those tiles instead.
+    /// </remarks>
+    public void Batched(AcceleratorStream s, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, GemmArgs args, int batches)
+    {
+        if (_cublas is not null)
+        {
+            _cublas.Batched(a, b, c, args, batches);
+            return;
+        }
+
         _gemm(s, Config(args.M, args.N, batches), a, b, c, c, args);
+    }
 
     private KernelConfig Config(int m, int n, int batches)
     {

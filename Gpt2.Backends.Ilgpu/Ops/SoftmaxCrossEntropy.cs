@@ -11,13 +11,13 @@ internal sealed class SoftmaxCrossEntropy
 {
     private readonly LaunchShape _shape;
     private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int> _forward;
-    private readonly Action<AcceleratorStream, Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, float, int, int> _backward;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<int>, ArrayView<float>, float, int, int> _backward;
 
     public SoftmaxCrossEntropy(Accelerator accelerator, LaunchShape shape)
     {
         _shape = shape;
         _forward = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int>(ForwardKernel);
-        _backward = accelerator.LoadAutoGroupedKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, float, int, int>(BackwardKernel);
+        _backward = accelerator.LoadKernel<ArrayView<float>, ArrayView<int>, ArrayView<float>, float, int, int>(BackwardKernel);
     }
 
     public static void ForwardKernel(ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> probabilities, ArrayView<float> losses, int v, int vp)
@@ -53,13 +53,15 @@ internal sealed class SoftmaxCrossEntropy
         }
     }
 
-    public static void BackwardKernel(Index1D i, ArrayView<float> probabilities, ArrayView<int> targets, ArrayView<float> dLogits, float scale, int v, int vp)
+    /// <summary>One group per row (so B·T·Vp may pass 2^31): dLogits += (p - 1[col = target]) · scale over the first V columns.</summary>
+    public static void BackwardKernel(ArrayView<float> probabilities, ArrayView<int> targets, ArrayView<float> dLogits, float scale, int v, int vp)
     {
-        int row = i / vp, col = i % vp;
-        if (col < v)
+        long start = (long)Grid.IdxX * vp;
+        int target = targets[Grid.IdxX];
+        for (int col = Group.IdxX; col < v; col += Group.DimX)
         {
-            float indicator = col == targets[row] ? 1f : 0f;
-            dLogits[i] += (probabilities[i] - indicator) * scale;
+            float indicator = col == target ? 1f : 0f;
+            dLogits[start + col] += (probabilities[start + col] - indicator) * scale;
         }
     }
 
@@ -69,5 +71,5 @@ internal sealed class SoftmaxCrossEntropy
 
     public void Backward(AcceleratorStream s, ArrayView<float> probabilities, ArrayView<int> targets, ArrayView<float> dLogits, float scale,
         int rows, int v, int vp) =>
-        _backward(s, Checked.Size((long)rows * vp), probabilities, targets, dLogits, scale, v, vp);
+        _backward(s, _shape.GroupPerRow(rows), probabilities, targets, dLogits, scale, v, vp);
 }

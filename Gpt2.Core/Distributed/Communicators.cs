@@ -41,8 +41,14 @@ public static class Communicators
         return offset;
     }
 
-    /// <summary>One count per process, adding up to the vector; with <paramref name="part"/>, this rank's count equals it.</summary>
-    internal static void CheckCounts(ReadOnlySpan<int> counts, int size, int total, int? part, int rank)
+    /// <summary>Checks a collective's counts: one per process, adding up to the vector; with <paramref name="part"/>, this rank's count equals it.</summary>
+    /// <param name="counts">Elements per rank.</param>
+    /// <param name="size">Number of processes.</param>
+    /// <param name="total">Elements in the full vector.</param>
+    /// <param name="part">Elements in this rank's part, where the collective is given one.</param>
+    /// <param name="rank">This process's rank.</param>
+    /// <exception cref="ArgumentException">The counts do not fit; the message says how.</exception>
+    public static void CheckCounts(ReadOnlySpan<int> counts, int size, long total, int? part, int rank)
     {
         if (counts.Length != size)
         {

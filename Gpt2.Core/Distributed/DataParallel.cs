@@ -9,7 +9,8 @@ namespace Gpt2.Distributed;
 /// from rank 0), gradients summed after backward (each process scales its loss by 1/processes, so the sum is the
 /// mean), and, with ZeRO stage 1, the optimizer state split: gradients are reduce-scattered, each process updates its
 /// own range of parameters, and the ranges are all-gathered. Buffers of a host-memory backend are used in place;
-/// others are staged through one host copy.
+/// with a device communicator (NCCL) the collectives on parameters and gradients run on the backend's buffers;
+/// otherwise they are staged through one host copy. Scalars (losses, the norm) always go through the host communicator.
 /// </summary>
 internal sealed class DataParallel
 {
@@ -17,34 +18,41 @@ internal sealed class DataParallel
 
     private readonly Gpt2Model _model;
     private readonly ICommunicator _comm;
+    private readonly IDeviceCommunicator? _device;
     private readonly IComputeBackend _be;
     private readonly IHostMemoryBackend? _host;
     private readonly float[]? _staging;
     private readonly float[]? _shard;
 
-    public DataParallel(Gpt2Model model, ICommunicator communicator, bool shardOptimizer)
+    public DataParallel(Gpt2Model model, ICommunicator communicator, IDeviceCommunicator? device, bool shardOptimizer)
     {
         _model = model;
         _comm = communicator;
+        _device = device;
         _be = model.Backend;
         _host = model.Backend as IHostMemoryBackend;
         long n = model.Layout.Count;
-        Sharded = shardOptimizer && communicator.Size > 1;
+        if (device is not null && (device.Rank != communicator.Rank || device.Size != communicator.Size))
+        {
+            throw new ArgumentException($"The device communicator is rank {device.Rank} of {device.Size}, but the job's is rank {communicator.Rank} of {communicator.Size}.", "deviceCommunicator");
+        }
+
+        Sharded = shardOptimizer && (communicator.Size > 1 || device is not null);
         Counts = Communicators.Split(n, Sharded ? communicator.Size : 1);
         ShardOffset = Sharded ? Communicators.Offset(Counts, communicator.Rank) : 0;
         ShardLength = Sharded ? Counts[communicator.Rank] : n;
-        if (communicator.Size > 1 && _host is null)
+        if (communicator.Size > 1 && _host is null && device is null)
         {
             _staging = new float[n];
         }
 
-        if (Sharded)
+        if (Sharded && device is null)
         {
             _shard = new float[ShardLength];
         }
     }
 
-    /// <summary>ZeRO stage 1 is on (and there is more than one process).</summary>
+    /// <summary>ZeRO stage 1 is on (and there is more than one process, or a device communicator).</summary>
     public bool Sharded { get; }
 
     /// <summary>Parameters per rank's shard (one part of all parameters without sharding).</summary>
@@ -56,13 +64,17 @@ internal sealed class DataParallel
     /// <summary>This process's parameter count.</summary>
     public long ShardLength { get; }
 
-    /// <summary>Whether there is anyone to talk to.</summary>
-    public bool IsDistributed => _comm.Size > 1;
+    /// <summary>Whether there is anyone to talk to (or a device communicator to run, even alone).</summary>
+    public bool IsDistributed => _comm.Size > 1 || _device is not null;
 
     /// <summary>Makes every process's parameters rank 0's.</summary>
     public void BroadcastParameters()
     {
-        if (IsDistributed)
+        if (_device is not null)
+        {
+            OnDevice(() => _device.Broadcast(_model.Parameters.All, 0));
+        }
+        else if (IsDistributed)
         {
             OnHost(_model.Parameters.All, download: _comm.Rank == 0, upload: _comm.Rank != 0, values => _comm.Broadcast(values, 0));
         }
@@ -73,6 +85,22 @@ internal sealed class DataParallel
     {
         if (!IsDistributed)
         {
+            return;
+        }
+
+        if (_device is not null)
+        {
+            OnDevice(() =>
+            {
+                if (Sharded)
+                {
+                    _device.ReduceScatterSum(_model.Gradients.All, Counts);
+                }
+                else
+                {
+                    _device.AllReduceSum(_model.Gradients.All);
+                }
+            });
             return;
         }
 
@@ -92,7 +120,11 @@ internal sealed class DataParallel
     /// <summary>Sharded: gives every process the parameters every other process has just updated.</summary>
     public void GatherParameters()
     {
-        if (Sharded)
+        if (Sharded && _device is not null)
+        {
+            OnDevice(() => _device.AllGather(_model.Parameters.All, Counts));
+        }
+        else if (Sharded)
         {
             OnHost(_model.Parameters.All, download: true, upload: true, values => _comm.AllGather(values, Counts));
         }
@@ -108,7 +140,7 @@ internal sealed class DataParallel
     /// <summary>The sum of a number over processes.</summary>
     public float Sum(float value)
     {
-        if (!IsDistributed)
+        if (_comm.Size == 1)
         {
             return value;
         }
@@ -134,6 +166,14 @@ internal sealed class DataParallel
     /// <summary>Loads this process's range of full moments (from a checkpoint).</summary>
     public void ScatterMoments(ReadOnlySpan<float> all, DeviceBuffer<float> moments) =>
         _be.Upload(all.Slice((int)ShardOffset, (int)ShardLength), moments.View);
+
+    /// <summary>Runs a device collective between two waits, so that the communication time measured around it is its own.</summary>
+    private void OnDevice(Action collective)
+    {
+        _be.Synchronize();
+        collective();
+        _be.Synchronize();
+    }
 
     private void OnHost(DeviceView<float> view, bool download, bool upload, HostAction action)
     {

@@ -50,6 +50,24 @@ public sealed class Trainer : IDisposable
     /// <param name="options">The run's settings, the same on every process.</param>
     /// <param name="communicator">The job's processes (<see cref="LocalCommunicator"/> for one).</param>
     public Trainer(Gpt2Model model, DataLoader train, DataLoader? validation, TrainerOptions options, ICommunicator communicator)
+        : this(model, train, validation, options, communicator, deviceCommunicator: null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a trainer for one process of a data-parallel job whose parameter and gradient collectives run on the
+    /// backend's buffers through <paramref name="deviceCommunicator"/> (for example NCCL), with
+    /// <paramref name="communicator"/> for the rest (losses, the stop decision, checkpoints). With a device
+    /// communicator the collectives run even in a one-process job, where they change nothing.
+    /// </summary>
+    /// <param name="model">The model, trained in place.</param>
+    /// <param name="train">Training batches of this rank.</param>
+    /// <param name="validation">Validation batches of this rank, or null.</param>
+    /// <param name="options">The run's settings, the same on every process.</param>
+    /// <param name="communicator">The job's processes (<see cref="LocalCommunicator"/> for one).</param>
+    /// <param name="deviceCommunicator">The same processes' device collectives, or null to stage them through host memory.</param>
+    public Trainer(Gpt2Model model, DataLoader train, DataLoader? validation, TrainerOptions options, ICommunicator communicator,
+        IDeviceCommunicator? deviceCommunicator)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(train);
@@ -85,7 +103,7 @@ public sealed class Trainer : IDisposable
         _o = options;
         _accumulation = total / (bt * train.WorldSize);
         _comm = communicator;
-        _dp = new DataParallel(model, communicator, options.ZeroStage == 1);
+        _dp = new DataParallel(model, communicator, deviceCommunicator, options.ZeroStage == 1);
         _adamw = new AdamW(model, options.Optimizer, _dp.ShardOffset, _dp.ShardLength);
         _sampler = new TokenSampler(options.Seed);
         _dp.BroadcastParameters();

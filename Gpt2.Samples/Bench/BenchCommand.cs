@@ -19,7 +19,7 @@ internal static class BenchCommand
         var seq = new Option<int>("--seq", "-t") { Description = "Sequence length T.", DefaultValueFactory = _ => 64 };
         var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
         backend.AcceptOnlyFromAmong(Cli.Backends.Names);
-        var matmul = new Option<string>("--matmul") { Description = "Matmul engine of the ILGPU backend.", DefaultValueFactory = _ => "kernel" };
+        var matmul = new Option<string>("--matmul") { Description = Cli.Backends.MatmulDescription, DefaultValueFactory = _ => "auto" };
         matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };

@@ -9,31 +9,37 @@ internal static class Backends
 {
     public static readonly string[] Names = ["cpu", "ilgpu", "ilgpu-cuda", "ilgpu-cpu"];
 
-    public static readonly string[] MatmulNames = ["kernel", "cublas", "cublas-tf32"];
+    public static readonly string[] MatmulNames = ["auto", "kernel", "cublas", "cublas-tf32"];
 
-    /// <summary>Creates a backend by name.</summary>
+    /// <summary>The help text of <c>--matmul</c>.</summary>
+    public const string MatmulDescription =
+        "Matmul engine of the ILGPU backend: auto (cuBLAS with TF32 on CUDA, else kernel), kernel (our ILGPU GEMM), cublas (fp32) or cublas-tf32.";
+
+    /// <summary>Creates a backend by name; on CUDA, process <paramref name="localRank"/> of a machine takes GPU localRank mod GPUs.</summary>
     /// <exception cref="UsageException">The name is unknown, or the options do not fit the backend.</exception>
-    public static IComputeBackend Create(string name, int? threads, string matmul = "kernel")
+    public static IComputeBackend Create(string name, int? threads, string matmul = "auto", int localRank = 0)
     {
         var engine = matmul switch
         {
+            "auto" => MatmulEngine.Auto,
             "kernel" => MatmulEngine.Kernel,
             "cublas" => MatmulEngine.CuBlas,
             "cublas-tf32" => MatmulEngine.CuBlasTf32,
             _ => throw new UsageException($"--matmul: unknown engine '{matmul}'; available: {string.Join(", ", MatmulNames)}."),
         };
-        if (name == "cpu" && engine != MatmulEngine.Kernel)
+        if (name == "cpu" && engine is not (MatmulEngine.Kernel or MatmulEngine.Auto))
         {
             throw new UsageException("--matmul: cuBLAS engines need an ILGPU backend on CUDA (--backend ilgpu-cuda).");
         }
 
         try
         {
+            int gpu = localRank > 0 && name is "ilgpu" or "ilgpu-cuda" ? localRank % Math.Max(1, IlgpuDevices.CudaDeviceCount) : 0;
             return name switch
             {
                 "cpu" => new CpuBackend(threads),
-                "ilgpu" => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Auto, Matmul = engine }),
-                "ilgpu-cuda" => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cuda, Matmul = engine }),
+                "ilgpu" => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Auto, Matmul = engine, DeviceIndex = gpu }),
+                "ilgpu-cuda" => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cuda, Matmul = engine, DeviceIndex = gpu }),
                 "ilgpu-cpu" => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu, Matmul = engine }),
                 _ => throw new UsageException($"--backend: unknown backend '{name}'; available: {string.Join(", ", Names)}."),
             };
@@ -48,7 +54,7 @@ internal static class Backends
     public static string Describe(IComputeBackend backend) => backend switch
     {
         CpuBackend cpu => $"cpu ({cpu.Threads} threads)",
-        IlgpuBackend g => $"{g.Name} ({g.DeviceName}, matmul {g.Options.Matmul})",
+        IlgpuBackend g => $"{g.Name} ({g.DeviceName}, matmul {g.Matmul})",
         _ => backend.Name,
     };
 }

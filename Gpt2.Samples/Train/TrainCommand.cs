@@ -44,16 +44,17 @@ internal static class TrainCommand
         var overfit = new Option<int>("--overfit-single-batch", "-a") { Description = "1: train on one batch over and over.", DefaultValueFactory = _ => 0 };
         var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
         backend.AcceptOnlyFromAmong(Cli.Backends.Names);
-        var matmul = new Option<string>("--matmul") { Description = "Matmul engine of the ILGPU backend.", DefaultValueFactory = _ => "kernel" };
+        var matmul = new Option<string>("--matmul") { Description = Cli.Backends.MatmulDescription, DefaultValueFactory = _ => "auto" };
         matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var seed = new Option<uint>("--seed") { Description = "Seed of the initialisation (descriptors) and of the sampler.", DefaultValueFactory = _ => 42u };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
         var zero = new Option<int>("--zero", "-z") { Description = "Under mpirun: 0 all-reduces gradients; 1 shards the optimizer state (ZeRO stage 1).", DefaultValueFactory = _ => 0 };
+        var collectives = new Option<string>("--collectives") { Description = Collectives.Description, DefaultValueFactory = _ => "auto" };
         var mpiTimeout = new Option<int>("--mpi-timeout") { Description = "Under mpirun: seconds a collective may wait for the other processes before the job is aborted.", DefaultValueFactory = _ => 600 };
         var command = new Command("train", "Train GPT-2 on token shards, llm.c style.")
         {
             train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
-            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads, zero, mpiTimeout,
+            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads, zero, collectives, mpiTimeout,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "train", () =>
@@ -87,6 +88,7 @@ internal static class TrainCommand
             int? th = Flags.Threads(parse.GetValue(threads));
             int z = Flags.ZeroOrOne(parse.GetValue(zero), "--zero");
             int timeout = Flags.Positive(parse.GetValue(mpiTimeout), "--mpi-timeout");
+            string coll = Collectives.Check(parse.GetValue(collectives));
 
             int y = Flags.ZeroOrOne(parse.GetValue(resume), "--resume"), a = Flags.ZeroOrOne(parse.GetValue(overfit), "--overfit-single-batch");
             string? o = parse.GetValue(outDir);
@@ -111,26 +113,28 @@ internal static class TrainCommand
                 OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed), ZeroStage = z,
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
-                parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout));
+                new RunSettings(parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
         }));
         return command;
     }
 
-    private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume,
-        string backendName, string matmul, int? threads, uint seed, TimeSpan mpiTimeout)
+    /// <summary>The flags that pick where and how the run computes.</summary>
+    private sealed record RunSettings(string Backend, string Matmul, int? Threads, uint Seed, TimeSpan MpiTimeout, string Collectives);
+
+    private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume, RunSettings settings)
     {
         // every input is read and checked before the model is built, so bad input costs nothing and writes nothing
         var source = ModelSource.Resolve(modelArg, options.SequenceLength);
-        using var comm = MpiJob.Join(mpiTimeout);
+        using var comm = MpiJob.Join(settings.MpiTimeout);
         if (comm.Size == 1)
         {
-            return Train(output, options, source, trainPattern, valPattern, resume, backendName, matmul, threads, seed, comm);
+            return Train(output, options, source, trainPattern, valPattern, resume, settings, comm);
         }
 
         output.WriteLine($"process {comm.Rank}/{comm.Size} pid {Environment.ProcessId} on {Environment.MachineName}");
         try
         {
-            return Train(comm.Rank == 0 ? output : TextWriter.Null, options, source, trainPattern, valPattern, resume, backendName, matmul, threads, seed, comm);
+            return Train(comm.Rank == 0 ? output : TextWriter.Null, options, source, trainPattern, valPattern, resume, settings, comm);
         }
         catch (Exception e)
         {
@@ -141,7 +145,7 @@ internal static class TrainCommand
     }
 
     private static int Train(TextWriter output, TrainerOptions options, ModelSource source, string trainPattern, string valPattern, bool resume,
-        string backendName, string matmul, int? threads, uint seed, ICommunicator comm)
+        RunSettings settings, ICommunicator comm)
     {
         var config = source.Config;
         if (trainPattern == DefaultTrain && valPattern == DefaultVal && !(File.Exists(DefaultTrain) && File.Exists(DefaultVal)))
@@ -164,9 +168,10 @@ internal static class TrainCommand
             state = TrainingState.Read(cp.State, new ParameterLayout(config).Count);
         }
 
-        using var be = Cli.Backends.Create(backendName, threads, matmul);
-        using var gpt = source.Create(be, seed);
-        using var trainer = new Trainer(gpt, trainLoader, valLoader, options, comm);
+        using var be = Cli.Backends.Create(settings.Backend, settings.Threads, settings.Matmul, MpiJob.LocalRank);
+        using var device = Collectives.Create(settings.Collectives, be, comm);
+        using var gpt = source.Create(be, settings.Seed);
+        using var trainer = new Trainer(gpt, trainLoader, valLoader, options, comm, device);
         if (checkpoint is { } c && state is not null)
         {
             trainer.Restore(c.Model, state);
@@ -181,7 +186,7 @@ internal static class TrainCommand
             $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
         output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader.TokenCount:N0}; " +
             $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps" +
-            (comm.Size > 1 ? $", {comm.Size} processes{(options.ZeroStage == 1 ? ", ZeRO stage 1" : "")}" : ""));
+            (comm.Size > 1 || device is not null ? $", {(comm.Size == 1 ? "1 process" : $"{comm.Size} processes")}{(options.ZeroStage == 1 ? ", ZeRO stage 1" : "")}, collectives {device?.Name ?? "host"}" : ""));
         var plot = new LossPlot();
         trainer.StepCompleted += r => plot.AddTrain(r.Step, r.Loss);
         trainer.Validated += r => plot.AddValidation(r.Step, r.Loss);
@@ -192,7 +197,7 @@ internal static class TrainCommand
         {
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s") +
-                (comm.Size > 1 ? string.Create(CultureInfo.InvariantCulture, $" | comm {r.CommunicationMilliseconds,6:F1} ms") : "") +
+                (comm.Size > 1 || device is not null ? string.Create(CultureInfo.InvariantCulture, $" | comm {r.CommunicationMilliseconds,6:F1} ms") : "") +
                 $" | ETA {Eta(r, options.MaxSteps)}";
             if (live)
             {

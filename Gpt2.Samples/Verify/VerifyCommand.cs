@@ -16,7 +16,7 @@ internal static class VerifyCommand
         var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
         backend.AcceptOnlyFromAmong(Cli.Backends.Names);
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
-        var matmul = new Option<string>("--matmul") { Description = "Matmul engine of the ILGPU backend.", DefaultValueFactory = _ => "kernel" };
+        var matmul = new Option<string>("--matmul") { Description = Cli.Backends.MatmulDescription, DefaultValueFactory = _ => "kernel" };
         matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var steps = new Option<int>("--steps") { Description = "Training steps on the state's batch after the check.", DefaultValueFactory = _ => 10 };
         var expectedLosses = new Option<string?>("--expected-losses") { Description = "Reference losses ('step i: loss x' lines) to compare each step with." };

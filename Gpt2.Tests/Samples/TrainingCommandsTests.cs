@@ -1,5 +1,5 @@
 using Gpt2.Formats;
-using Gpt2.Samples;
+using static Gpt2.Tests.Samples.CliRunner;
 
 namespace Gpt2.Tests.Samples;
 
@@ -111,6 +111,7 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
     [TestCase("-y", "1", "--resume")]
     [TestCase("-e", "d13", "--model")]
     [TestCase("-i", "missing_*.bin", "missing_")]
+    [TestCase("--collectives", "pigeons", "--collectives")]
     public void TrainRejectsNonsenseWithExitCode2(string flag, string value, string named)
     {
         string outDir = Path.Combine(TempDir, "never");
@@ -126,6 +127,20 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
         Assert.That(Directory.Exists(outDir), Is.False, "nothing is written on bad input");
     }
 
+    [Test]
+    public void NcclCollectivesOnTheCpuBackendAreRefusedBeforeTraining()
+    {
+        string shard = Path.Combine(TempDir, "tokens.bin"), outDir = Path.Combine(TempDir, "never");
+        TokenShard.Write(shard, Enumerable.Range(0, 200).Select(i => (ushort)(i * 7)).ToArray());
+
+        var (code, _, error) = Run("train", "-i", shard, "-j", shard, "-e", "L1H2C16", "-b", "1", "-t", "8", "-x", "2", "-o", outDir,
+            "--collectives", "nccl");
+
+        Assert.That(code, Is.EqualTo(2), error);
+        Assert.That(error, Does.Contain("--collectives nccl").And.Contain("CUDA"));
+        Assert.That(Directory.Exists(outDir), Is.False, "nothing is written on bad input");
+    }
+
     [TestCase("--temperature", "-1")]
     [TestCase("--top-p", "0")]
     [TestCase("--tokens", "0")]
@@ -134,13 +149,5 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
         var (code, _, error) = Run("sample", "-e", TestData.Fixture("tiny", "model.bin"), flag, value);
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain(flag));
-    }
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
     }
 }

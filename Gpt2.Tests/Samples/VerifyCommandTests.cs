@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Gpt2.Formats;
-using Gpt2.Samples;
 using Gpt2.Samples.Verify;
+using static Gpt2.Tests.Samples.CliRunner;
 
 namespace Gpt2.Tests.Samples;
 
@@ -85,12 +85,4 @@ public sealed class VerifyCommandTests : TempDirectoryTest
     }
 
     private static string F(string fixture, string file) => TestData.Fixture(fixture, file);
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(args, output, error);
-        return (code, output.ToString(), error.ToString());
-    }
 }
