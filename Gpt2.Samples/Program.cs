@@ -25,6 +25,7 @@ internal static class Program
             TrainCommand.Create(output, error),
             SampleCommand.Create(output, error),
             VerifyCommand.Create(output, error),
+            VerifyOpsCommand.Create(output, error),
             BenchCommand.Create(output, error),
             AllReduceBenchCommand.Create(output, error),
             DevicesCommand.Create(output),

@@ -14,6 +14,8 @@ app="$root/artifacts/gpu/gpt2"
 chmod +x "$app"
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 phase() { echo; echo "=== $* (t=${SECONDS}s)"; }
+# GPT2_GPU_PHASES picks phases by name (default all): fixtures ops d12 bench nccl
+want() { [[ " ${GPT2_GPU_PHASES:-fixtures ops d12 bench nccl} " == *" $1 "* ]]; }
 
 phase device
 nvidia-smi -L
@@ -38,8 +40,8 @@ export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$libs"
 echo "cublas candidates:"; for d in ${libs//:/ }; do ls "$d"/libcublas.so* 2>/dev/null; done | head -5
 timeout 60 "$app" devices
 
-phase "verify every fixture on CUDA (ILGPU GEMM kernel and cuBLAS fp32)"
-for f in Gpt2.Tests/Fixtures/*/; do
+want fixtures && phase "verify every fixture on CUDA (ILGPU GEMM kernel and cuBLAS fp32)"
+want fixtures && for f in Gpt2.Tests/Fixtures/*/; do
   name=$(basename "$f")
   for mm in kernel cublas; do
     timeout 90 "$app" verify --backend ilgpu-cuda --matmul "$mm" --model "$f/model.bin" --state "$f/state.bin" \
@@ -51,6 +53,15 @@ for f in Gpt2.Tests/Fixtures/*/; do
   done
 done
 
+want ops && phase "every op on CUDA against the CPU backend (odd small shapes and GPT-2 124M's at B=4, T=1024)"
+want ops && for mm in ${GPT2_GPU_OP_ENGINES:-kernel cublas cublas-tf32}; do
+  timeout 150 "$app" verify-ops --backend ilgpu-cuda --matmul "$mm" --size all > /tmp/ops.txt 2>&1
+  echo "verify-ops $mm: rc=$? $(tail -1 /tmp/ops.txt)"
+  grep -E "FAIL|rror|xception" /tmp/ops.txt | head -8
+  { echo "### $mm"; cat /tmp/ops.txt; } >> "$OUT/verify-ops.txt"
+done
+
+if want d12; then
 phase "GPT-2 124M reference (float64 PyTorch on the GPU), B=4 T=64, then verify on CUDA"
 rm -rf /tmp/d12
 timeout 200 python3 tools/reference/gpt2_reference.py --descriptor d12 --batch 4 --seq 64 --seed 7 --device cuda --out /tmp/d12
@@ -60,14 +71,35 @@ for mm in kernel cublas; do
   echo "d12 $mm: rc=$?"
   cat /tmp/verify.txt
 done
+fi
 
-phase "training throughput, d12, T=1024"
-timeout 100 "$app" bench -e d12 -b 8 -t 1024 --backend ilgpu-cuda --matmul cublas-tf32 --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
+timeout 60 "$app" init -e d12 -o /tmp/d12_init.bin > /dev/null
+if want bench; then
+phase "training throughput, d12, T=1024 (one random init shared by every run)"
+timeout 100 "$app" bench -e /tmp/d12_init.bin -b 8 -t 1024 --backend ilgpu-cuda --matmul cublas-tf32 --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
 echo "ours B=8 cublas-tf32, profiled: rc=$?"; grep -A40 "^median" /tmp/bench.txt
-for run in "8 kernel" "8 cublas" "8 cublas-tf32" "16 cublas-tf32" "24 cublas-tf32"; do
-  set -- $run
-  timeout 100 "$app" bench -e d12 -b "$1" -t 1024 --backend ilgpu-cuda --matmul "$2" --steps 4 --warmup 1 > /tmp/bench.txt 2>&1
-  echo "ours B=$1 $2: rc=$? $(tail -1 /tmp/bench.txt)"
+for run in ${GPT2_GPU_BENCH_RUNS:-"8:kernel" "8:cublas" "8:cublas-tf32" "16:cublas-tf32" "32:cublas-tf32" "48:cublas-tf32"}; do
+  b=${run%%:*} mm=${run#*:}
+  timeout 100 "$app" bench -e /tmp/d12_init.bin -b "$b" -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 5 --warmup 1 > /tmp/bench.txt 2>&1
+  echo "ours B=$b $mm: rc=$? $(tail -1 /tmp/bench.txt)"
 done
+fi
+
+if want nccl; then
+phase "NCCL on one GPU (world size 1): all-reduce check and bandwidth, then training through it"
+timeout 60 "$app" bench-allreduce --collectives nccl --iterations 10 --warmup 2
+train() { timeout 120 "$app" train -e d12 -b 4 -t 256 -x 6 -v 3 -m 2 -s 0 -g 8 --backend ilgpu-cuda --matmul cublas "$@" 2>&1; }
+train --collectives host > /tmp/host.txt; echo "host: rc=$?"
+train --collectives nccl > /tmp/nccl.txt; echo "nccl: rc=$?"
+train --collectives nccl -z 1 > /tmp/nccl-z1.txt; echo "nccl -z 1: rc=$?"
+grep -E "collectives|rror" /tmp/nccl.txt /tmp/nccl-z1.txt | head -6
+for f in host nccl nccl-z1; do
+  grep -oE "^(step +[0-9]+/[0-9]+: loss [0-9.]+|val loss [0-9.]+ at step [0-9]+)" /tmp/$f.txt > /tmp/$f.losses
+  echo "$f: $(tr '\n' ' ' < /tmp/$f.losses | cut -c1-400)"
+done
+cmp -s /tmp/host.losses /tmp/nccl.losses && cmp -s /tmp/host.losses /tmp/nccl-z1.losses && [ -s /tmp/host.losses ] \
+  && echo "NCCL: losses identical to host collectives (plain and ZeRO-1)" || echo "NCCL: LOSSES DIFFER"
+grep -E "comm" /tmp/nccl-z1.txt | tail -2
+fi
 
 phase done
