@@ -12,9 +12,10 @@ internal struct AttentionArgs
 
 /// <summary>
 /// Causal multi-head attention. Shapes: qkv (B,T,3C) with q, k, v each (NH,hs); output (B,T,C);
-/// attention (B,NH,T,T), softmax rows, zero above the diagonal. The five products (scores, values, and the three
-/// gradients) run on the tiled GEMM kernel batched over (b, h), skipping what the causal mask makes zero; the two
-/// softmax passes are one warp per row. Every output element has one owner, so there are no atomics.
+/// attention (B,NH,T,T), softmax rows, zero above the diagonal. The six products (<see cref="AttentionProducts"/>) run on
+/// the tiled GEMM kernel batched over (b, h), skipping what the causal mask makes zero, or densely on cuBLAS with a
+/// cuBLAS engine (the softmax passes leave the masked entries zero); the two softmax passes are one warp per row.
+/// Every output element has one owner, so there are no atomics.
 /// </summary>
 internal sealed class Attention : IDisposable
 {
