@@ -44,14 +44,14 @@ public sealed class IlgpuBackend : IComputeBackend
         _context = Context.Create(b => b.Cuda().CPU(TestCpuDevice).EnableAlgorithms().Optimize(OptimizationLevel.O2));
         try
         {
-            bool hasCuda = _context.GetCudaDevices().Count > 0;
+            int cudaDevices = _context.GetCudaDevices().Count;
+            bool hasCuda = cudaDevices > 0;
             bool useCuda = Options.Device switch
             {
                 IlgpuDeviceKind.Cuda => hasCuda ? true : throw new InvalidOperationException("No CUDA device found (is the NVIDIA driver's libcuda.so.1 installed?)."),
                 IlgpuDeviceKind.Cpu => false,
                 _ => hasCuda,
             };
-            int cudaDevices = _context.GetCudaDevices().Count;
             if (useCuda && Options.DeviceIndex >= cudaDevices)
             {
                 throw new InvalidOperationException($"CUDA device {Options.DeviceIndex} was asked for, but {cudaDevices} are present.");

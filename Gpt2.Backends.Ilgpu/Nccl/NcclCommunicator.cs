@@ -118,7 +118,7 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
         int[] parts = counts.ToArray();
         if (AllEqual(parts))
         {
-            IntPtr own = p + checked((nint)(Communicators.Offset(parts, Rank) * sizeof(float)));
+            IntPtr own = At(p, Communicators.Offset(parts, Rank));
             Run(() => NcclNative.ReduceScatter(p, own, (nuint)parts[0], NcclNative.Float32, NcclNative.Sum, _comm, _stream), "ncclReduceScatter");
             return;
         }
@@ -134,7 +134,7 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
         int[] parts = counts.ToArray();
         if (AllEqual(parts))
         {
-            IntPtr own = p + checked((nint)(Communicators.Offset(parts, Rank) * sizeof(float)));
+            IntPtr own = At(p, Communicators.Offset(parts, Rank));
             Run(() => NcclNative.AllGather(own, p, (nuint)parts[0], NcclNative.Float32, _comm, _stream), "ncclAllGather");
             return;
         }
@@ -156,6 +156,9 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
         _comm = IntPtr.Zero;
     }
 
+    /// <summary>The address of element <paramref name="index"/> of a float vector.</summary>
+    private static IntPtr At(IntPtr values, long index) => values + checked((nint)(index * sizeof(float)));
+
     private static bool AllEqual(int[] counts) => Array.TrueForAll(counts, c => c == counts[0]);
 
     /// <summary>One call per rank's part (rank r is the root of its own part), fused by NCCL into one group.</summary>
@@ -167,7 +170,7 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
         {
             if (counts[r] > 0)
             {
-                NcclNative.Check(call(values + checked((nint)(offset * sizeof(float))), (nuint)counts[r], r), name);
+                NcclNative.Check(call(At(values, offset), (nuint)counts[r], r), name);
             }
 
             offset += counts[r];

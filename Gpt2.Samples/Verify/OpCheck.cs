@@ -180,7 +180,7 @@ internal sealed class OpCheck(IComputeBackend reference, IComputeBackend candida
     {
         foreach (var t in tensors)
         {
-            t.Upload(t.Download(true));
+            t.SetCandidate(t.Download(true));
         }
     }
 
@@ -237,7 +237,7 @@ internal sealed class OpCheck(IComputeBackend reference, IComputeBackend candida
             _onReference = reference.Allocate<T>(values.Length);
             _onCandidate = candidate.Allocate<T>(values.Length);
             reference.Upload<T>(values, _onReference.View);
-            Upload(values);
+            SetCandidate(values);
         }
 
         public DeviceView<T> this[bool onReference] => onReference ? _onReference.View : _onCandidate.View;
@@ -249,7 +249,8 @@ internal sealed class OpCheck(IComputeBackend reference, IComputeBackend candida
             return values;
         }
 
-        public void Upload(T[] values) => _candidate.Upload<T>(values, _onCandidate.View);
+        /// <summary>Overwrites the candidate's copy only.</summary>
+        public void SetCandidate(T[] values) => _candidate.Upload<T>(values, _onCandidate.View);
 
         public void Dispose()
         {
