@@ -4,9 +4,10 @@ namespace Gpt2.Backends.Cpu;
 
 /// <summary>
 /// The fp32 CPU backend: SIMD (Vector256 with fused multiply-add) and multithreaded. Ops run synchronously on
-/// the calling thread plus a thread pool; results do not depend on the thread count.
+/// the calling thread plus a thread pool; results do not depend on the thread count. Implements fp32 and int32
+/// tensors; bf16 is refused.
 /// </summary>
-public sealed unsafe class CpuBackend : IHostMemoryBackend
+public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
 {
     private readonly CpuParallel _parallel;
 
@@ -24,46 +25,53 @@ public sealed unsafe class CpuBackend : IHostMemoryBackend
     }
 
     /// <inheritdoc/>
-    public string Name => "cpu";
+    public override string Name => "cpu";
 
     /// <summary>Threads per op.</summary>
     public int Threads => _parallel.Threads;
 
     /// <inheritdoc/>
-    public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged => new CpuBuffer<T>(this, length);
+    public override bool Supports(ElementType type) => type is ElementType.Float32 or ElementType.Int32;
 
     /// <inheritdoc/>
-    public void Upload<T>(ReadOnlySpan<T> source, DeviceView<T> destination) where T : unmanaged
+    public Span<T> GetHostSpan<T>(DeviceTensor tensor) where T : unmanaged
     {
-        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
-        source.CopyTo(new Span<T>(Ptr(destination), source.Length));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(tensor.Length, int.MaxValue, nameof(tensor));
+        if (tensor.Buffer is not CpuBuffer || !ReferenceEquals(tensor.Buffer.Backend, this) || tensor.ElementType != ElementTypes.ForHostType<T>())
+        {
+            throw new ArgumentException($"Expected a {ElementTypes.ForHostType<T>().ShortName()} tensor of this CPU backend, got {tensor}.", nameof(tensor));
+        }
+
+        return new Span<T>(Ptr<T>(tensor), (int)tensor.Length);
     }
 
     /// <inheritdoc/>
-    public Span<T> GetHostSpan<T>(DeviceView<T> view) where T : unmanaged
+    public override void Synchronize()
     {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(view.Length, int.MaxValue, nameof(view));
-        return new Span<T>(Ptr(view), (int)view.Length);
     }
 
     /// <inheritdoc/>
-    public void Download<T>(DeviceView<T> source, Span<T> destination) where T : unmanaged
+    protected override DeviceBuffer AllocateCore(ElementType type, TensorShape shape) => new CpuBuffer(this, type, shape);
+
+    /// <inheritdoc/>
+    protected override void UploadCore<T>(ReadOnlySpan<T> source, DeviceTensor destination) =>
+        source.CopyTo(new Span<T>(Ptr<T>(destination), source.Length));
+
+    /// <inheritdoc/>
+    protected override void DownloadCore<T>(DeviceTensor source, Span<T> destination) =>
+        new ReadOnlySpan<T>(Ptr<T>(source), destination.Length).CopyTo(destination);
+
+    /// <inheritdoc/>
+    protected override void CopyCore(DeviceTensor source, DeviceTensor destination)
     {
-        OpShapes.SameLength(destination.Length, source.Length, nameof(destination));
-        new ReadOnlySpan<T>(Ptr(source), destination.Length).CopyTo(destination);
+        long bytes = destination.Length * destination.ElementType.Size();
+        Buffer.MemoryCopy(Ptr<byte>(source), Ptr<byte>(destination), bytes, bytes);
     }
 
     /// <inheritdoc/>
-    public void Copy<T>(DeviceView<T> source, DeviceView<T> destination) where T : unmanaged
+    protected override void FillCore(DeviceTensor destination, float value)
     {
-        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
-        Buffer.MemoryCopy(Ptr(source), Ptr(destination), destination.Length * sizeof(T), source.Length * sizeof(T));
-    }
-
-    /// <inheritdoc/>
-    public void Fill(DeviceView<float> destination, float value)
-    {
-        float* p = Ptr(destination);
+        float* p = F(destination);
         _parallel.ForRanges(destination.Length, 1 << 16, (start, end) =>
         {
             for (long i = start; i < end; i += int.MaxValue)
@@ -74,187 +82,85 @@ public sealed unsafe class CpuBackend : IHostMemoryBackend
     }
 
     /// <inheritdoc/>
-    public void Synchronize()
-    {
-    }
+    protected override void EncoderForwardCore(DeviceTensor tokens, DeviceTensor tokenEmbedding, DeviceTensor positionEmbedding, DeviceTensor output) =>
+        Encoder.Forward(_parallel, I(tokens), F(tokenEmbedding), F(positionEmbedding), F(output), tokens.Shape[0], tokens.Shape[1], tokenEmbedding.Shape[1]);
 
     /// <inheritdoc/>
-    public void EncoderForward(DeviceView<int> tokens, DeviceView<float> tokenEmbedding, DeviceView<float> positionEmbedding,
-        DeviceView<float> output, int batchSize, int sequenceLength, int channels)
-    {
-        OpShapes.EncoderForward(tokens, tokenEmbedding, positionEmbedding, output, batchSize, sequenceLength, channels);
-        Encoder.Forward(_parallel, Ptr(tokens), Ptr(tokenEmbedding), Ptr(positionEmbedding), Ptr(output), batchSize, sequenceLength, channels);
-    }
+    protected override void EncoderBackwardCore(DeviceTensor dOutput, DeviceTensor tokens, DeviceTensor dTokenEmbedding, DeviceTensor dPositionEmbedding) =>
+        Encoder.Backward(_parallel, F(dOutput), I(tokens), F(dTokenEmbedding), F(dPositionEmbedding), tokens.Shape[0], tokens.Shape[1], dTokenEmbedding.Shape[1]);
 
     /// <inheritdoc/>
-    public void EncoderBackward(DeviceView<float> dOutput, DeviceView<int> tokens, DeviceView<float> dTokenEmbedding,
-        DeviceView<float> dPositionEmbedding, int batchSize, int sequenceLength, int channels)
-    {
-        OpShapes.EncoderBackward(dOutput, tokens, dTokenEmbedding, dPositionEmbedding, batchSize, sequenceLength, channels);
-        Encoder.Backward(_parallel, Ptr(dOutput), Ptr(tokens), Ptr(dTokenEmbedding), Ptr(dPositionEmbedding), batchSize, sequenceLength, channels);
-    }
+    protected override void LayerNormForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor bias,
+        DeviceTensor output, DeviceTensor mean, DeviceTensor reciprocalStd) =>
+        LayerNorm.Forward(_parallel, F(input), F(weight), F(bias), F(output), F(mean), F(reciprocalStd), Rows(input), input.Shape.Last);
 
     /// <inheritdoc/>
-    public void LayerNormForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float> bias,
-        DeviceView<float> output, DeviceView<float> mean, DeviceView<float> reciprocalStd, int rows, int channels)
-    {
-        OpShapes.LayerNormForward(input, weight, bias, output, mean, reciprocalStd, rows, channels);
-        LayerNorm.Forward(_parallel, Ptr(input), Ptr(weight), Ptr(bias), Ptr(output), Ptr(mean), Ptr(reciprocalStd), rows, channels);
-    }
+    protected override void LayerNormBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight, DeviceTensor mean,
+        DeviceTensor reciprocalStd, DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor dBias) =>
+        LayerNorm.Backward(_parallel, F(dOutput), F(input), F(weight), F(mean), F(reciprocalStd), F(dInput), F(dWeight), F(dBias),
+            Rows(input), input.Shape.Last);
 
     /// <inheritdoc/>
-    public void LayerNormBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight,
-        DeviceView<float> mean, DeviceView<float> reciprocalStd, DeviceView<float> dInput, DeviceView<float> dWeight,
-        DeviceView<float> dBias, int rows, int channels)
-    {
-        OpShapes.LayerNormBackward(dOutput, input, weight, mean, reciprocalStd, dInput, dWeight, dBias, rows, channels);
-        LayerNorm.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(mean), Ptr(reciprocalStd),
-            Ptr(dInput), Ptr(dWeight), Ptr(dBias), rows, channels);
-    }
+    protected override void MatmulForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor? bias, DeviceTensor output) =>
+        Matmul.Forward(_parallel, F(input), F(weight), bias is { } b ? F(b) : null, F(output), Rows(input), weight.Shape[1], weight.Shape[0]);
 
     /// <inheritdoc/>
-    public void MatmulForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float>? bias,
-        DeviceView<float> output, int rows, int channels, int outputChannels)
-    {
-        OpShapes.MatmulForward(input, weight, bias, output, rows, channels, outputChannels);
-        float* b = null;
-        if (bias is { } bv)
-        {
-            b = Ptr(bv);
-        }
-
-        Matmul.Forward(_parallel, Ptr(input), Ptr(weight), b, Ptr(output), rows, channels, outputChannels);
-    }
+    protected override void MatmulBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight,
+        DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor? dBias) =>
+        Matmul.Backward(_parallel, F(dOutput), F(input), F(weight), F(dInput), F(dWeight), dBias is { } db ? F(db) : null,
+            Rows(input), weight.Shape[1], weight.Shape[0]);
 
     /// <inheritdoc/>
-    public void MatmulBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight,
-        DeviceView<float> dInput, DeviceView<float> dWeight, DeviceView<float>? dBias, int rows, int channels, int outputChannels)
-    {
-        OpShapes.MatmulBackward(dOutput, input, weight, dInput, dWeight, dBias, rows, channels, outputChannels);
-        float* db = null;
-        if (dBias is { } dbv)
-        {
-            db = Ptr(dbv);
-        }
-
-        Matmul.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(weight), Ptr(dInput), Ptr(dWeight), db, rows, channels, outputChannels);
-    }
+    protected override void AttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor attention) =>
+        Attention.Forward(_parallel, F(qkv), F(output), F(attention), qkv.Shape[0], qkv.Shape[1], output.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
-    public void AttentionForward(DeviceView<float> qkv, DeviceView<float> output, DeviceView<float> attention,
-        int batchSize, int sequenceLength, int channels, int heads)
-    {
-        OpShapes.AttentionForward(qkv, output, attention, batchSize, sequenceLength, channels, heads);
-        Attention.Forward(_parallel, Ptr(qkv), Ptr(output), Ptr(attention), batchSize, sequenceLength, channels, heads);
-    }
+    protected override void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv) =>
+        Attention.Backward(_parallel, F(dOutput), F(qkv), F(attention), F(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
-    public void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention,
-        DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads)
-    {
-        OpShapes.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads);
-        Attention.Backward(_parallel, Ptr(dOutput), Ptr(qkv), Ptr(attention), Ptr(dQkv), batchSize, sequenceLength, channels, heads);
-    }
+    protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads) =>
+        Ops.AttentionDecode.Forward(_parallel, F(qkvCache), F(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
 
     /// <inheritdoc/>
-    public void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads)
-    {
-        OpShapes.AttentionDecode(qkvCache, output, position, channels, heads);
-        Attention.Decode(_parallel, Ptr(qkvCache), Ptr(output), position, channels, heads);
-    }
+    protected override void GeluForwardCore(DeviceTensor input, DeviceTensor output) =>
+        Gelu.Forward(_parallel, F(input), F(output), input.Length);
 
     /// <inheritdoc/>
-    public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count)
-    {
-        OpShapes.GeluForward(input, output, count);
-        Gelu.Forward(_parallel, Ptr(input), Ptr(output), count);
-    }
+    protected override void GeluBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor dInput) =>
+        Gelu.Backward(_parallel, F(dOutput), F(input), F(dInput), input.Length);
 
     /// <inheritdoc/>
-    public void GeluBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> dInput, long count)
-    {
-        OpShapes.GeluBackward(dOutput, input, dInput, count);
-        Gelu.Backward(_parallel, Ptr(dOutput), Ptr(input), Ptr(dInput), count);
-    }
+    protected override void ResidualForwardCore(DeviceTensor a, DeviceTensor b, DeviceTensor output) =>
+        Residual.Forward(_parallel, F(a), F(b), F(output), a.Length);
 
     /// <inheritdoc/>
-    public void ResidualForward(DeviceView<float> a, DeviceView<float> b, DeviceView<float> output, long count)
-    {
-        OpShapes.ResidualForward(a, b, output, count);
-        Residual.Forward(_parallel, Ptr(a), Ptr(b), Ptr(output), count);
-    }
+    protected override void SoftmaxCrossEntropyForwardCore(DeviceTensor logits, DeviceTensor targets, DeviceTensor probabilities,
+        DeviceTensor losses, int vocabularySize) =>
+        SoftmaxCrossEntropy.Forward(_parallel, F(logits), I(targets), F(probabilities), F(losses), Rows(logits), vocabularySize, logits.Shape.Last);
 
     /// <inheritdoc/>
-    public void ResidualBackward(DeviceView<float> dOutput, DeviceView<float> dA, DeviceView<float> dB, long count)
-    {
-        OpShapes.ResidualBackward(dOutput, dA, dB, count);
-        Residual.Backward(_parallel, Ptr(dOutput), Ptr(dA), Ptr(dB), count);
-    }
+    protected override void SoftmaxCrossEntropyBackwardCore(DeviceTensor probabilities, DeviceTensor targets, DeviceTensor dLogits,
+        float lossScale, int vocabularySize) =>
+        SoftmaxCrossEntropy.Backward(_parallel, F(probabilities), I(targets), F(dLogits), lossScale, Rows(probabilities), vocabularySize,
+            probabilities.Shape.Last);
 
     /// <inheritdoc/>
-    public void SoftmaxCrossEntropyForward(DeviceView<float> logits, DeviceView<int> targets, DeviceView<float> probabilities,
-        DeviceView<float> losses, int rows, int vocabularySize, int paddedVocabularySize)
-    {
-        OpShapes.SoftmaxCrossEntropyForward(logits, targets, probabilities, losses, rows, vocabularySize, paddedVocabularySize);
-        CheckTargets(targets, vocabularySize);
-        SoftmaxCrossEntropy.Forward(_parallel, Ptr(logits), Ptr(targets), Ptr(probabilities), Ptr(losses), rows, vocabularySize, paddedVocabularySize);
-    }
+    protected override void AdamWUpdateCore(DeviceTensor gradients, DeviceTensor parameters, DeviceTensor firstMoment,
+        DeviceTensor secondMoment, AdamWStep step) =>
+        AdamW.Update(_parallel, F(gradients), F(parameters), F(firstMoment), F(secondMoment), parameters.Length, step);
 
     /// <inheritdoc/>
-    public void SoftmaxCrossEntropyBackward(DeviceView<float> probabilities, DeviceView<int> targets, DeviceView<float> dLogits,
-        float lossScale, int rows, int vocabularySize, int paddedVocabularySize)
-    {
-        OpShapes.SoftmaxCrossEntropyBackward(probabilities, targets, dLogits, lossScale, rows, vocabularySize, paddedVocabularySize);
-        CheckTargets(targets, vocabularySize);
-        SoftmaxCrossEntropy.Backward(_parallel, Ptr(probabilities), Ptr(targets), Ptr(dLogits), lossScale, rows, vocabularySize, paddedVocabularySize);
-    }
+    protected override void SumOfSquaresCore(DeviceTensor values, DeviceTensor result) =>
+        *F(result) = Ops.SumOfSquares.Compute(_parallel, F(values), values.Length);
 
-    /// <inheritdoc/>
-    public void AdamWUpdate(DeviceView<float> gradients, DeviceView<float> parameters, DeviceView<float> firstMoment,
-        DeviceView<float> secondMoment, AdamWStep step)
-    {
-        OpShapes.AdamWUpdate(gradients, parameters, firstMoment, secondMoment, step);
-        long n = parameters.Length;
-        Ops.AdamW.Update(_parallel, Ptr(gradients), Ptr(parameters), Ptr(firstMoment), Ptr(secondMoment), n, step);
-    }
+    private static int Rows(DeviceTensor tensor) => checked((int)tensor.Shape.Rows);
 
-    /// <inheritdoc/>
-    public void SumOfSquares(DeviceView<float> values, DeviceView<float> result)
-    {
-        OpShapes.SumOfSquares(values, result);
-        *Ptr(result) = Ops.SumOfSquares.Compute(_parallel, Ptr(values), values.Length);
-    }
+    // the seam has checked ownership, element types and shapes
+    private static T* Ptr<T>(DeviceTensor tensor) where T : unmanaged =>
+        (T*)((byte*)((CpuBuffer)tensor.Buffer).Pointer + tensor.Offset * tensor.ElementType.Size());
 
-    /// <summary>Nothing to release: buffers free their own memory.</summary>
-    public void Dispose()
-    {
-    }
+    private static float* F(DeviceTensor tensor) => Ptr<float>(tensor);
 
-    private T* Ptr<T>(DeviceView<T> view) where T : unmanaged
-    {
-        if (view.Buffer is not CpuBuffer<T> buffer || !ReferenceEquals(buffer.Backend, this))
-        {
-            throw new ArgumentException("The buffer was not allocated by this CPU backend.", nameof(view));
-        }
-
-        ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
-        return buffer.Pointer + view.Offset;
-    }
-
-
-
-
-
-
-    private void CheckTargets(DeviceView<int> targets, int vocabularySize)
-    {
-        int* t = Ptr(targets);
-        for (long i = 0; i < targets.Length; i++)
-        {
-            if ((uint)t[i] >= (uint)vocabularySize)
-            {
-                throw new ArgumentOutOfRangeException(nameof(targets), t[i], $"Target at index {i} is outside the vocabulary [0, {vocabularySize}).");
-            }
-        }
-    }
+    private static int* I(DeviceTensor tensor) => Ptr<int>(tensor);
 }

@@ -1,18 +1,17 @@
 using System.Runtime.InteropServices;
-using Gpt2.Backends;
 
 namespace Gpt2.Backends.Cpu;
 
 /// <summary>Native, 64-byte aligned, zero-filled host memory (cache-line and AVX-512 aligned, never moved by the GC).</summary>
-internal sealed unsafe class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
+internal sealed unsafe class CpuBuffer : DeviceBuffer
 {
     private const nuint Alignment = 64;
 
-    public CpuBuffer(CpuBackend backend, long length)
-        : base(backend, length)
+    public CpuBuffer(CpuBackend backend, ElementType type, TensorShape shape)
+        : base(backend, type, shape)
     {
-        nuint bytes = (nuint)Math.Max(1, length) * (nuint)sizeof(T);
-        Pointer = (T*)NativeMemory.AlignedAlloc(bytes, Alignment);
+        nuint bytes = (nuint)Math.Max(1, Bytes);
+        Pointer = NativeMemory.AlignedAlloc(bytes, Alignment);
         NativeMemory.Clear(Pointer, bytes);
     }
 
@@ -21,7 +20,7 @@ internal sealed unsafe class CpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
         Dispose(false);
     }
 
-    public T* Pointer { get; private set; }
+    public void* Pointer { get; private set; }
 
     protected override void Dispose(bool disposing)
     {

@@ -11,9 +11,9 @@ namespace Gpt2.Backends.Ilgpu;
 /// <summary>
 /// GPT-2 training in C# kernels compiled by ILGPU: to PTX on NVIDIA GPUs, or run by ILGPU's CPU accelerator.
 /// Kernels are compiled once per backend; every op is enqueued on one stream, so the host only waits in
-/// <see cref="Download{T}"/> and <see cref="Synchronize"/>.
+/// <see cref="ComputeBackend.Download{T}"/> and <see cref="Synchronize"/>.
 /// </summary>
-public sealed class IlgpuBackend : IComputeBackend
+public sealed class IlgpuBackend : ComputeBackend
 {
     /// <summary>The CPU accelerator's simulated device: warps of 4 and groups of 16 threads, each an OS thread, so tests stay fast.</summary>
     internal static readonly CPUDevice TestCpuDevice = new(numThreadsPerWarp: 4, numWarpsPerMultiprocessor: 4, numMultiprocessors: 2);
@@ -26,12 +26,13 @@ public sealed class IlgpuBackend : IComputeBackend
     private readonly Ops.LayerNorm _layerNorm;
     private readonly Ops.Matmul _matmul;
     private readonly Ops.Attention _attention;
-    private readonly Ops.AttentionDecode _decode;
+    private readonly Ops.AttentionDecode _attentionDecode;
     private readonly Ops.Gelu _gelu;
     private readonly Ops.Residual _residual;
-    private readonly Ops.SoftmaxCrossEntropy _softmax;
+    private readonly Ops.SoftmaxCrossEntropy _softmaxCrossEntropy;
     private readonly Ops.AdamW _adamw;
-    private readonly Elementwise _elementwise;
+    private readonly Ops.Fill _fill;
+    private readonly Ops.SumOfSquares _sumOfSquares;
     private readonly CuBlas.CuBlasMatmul? _cublas;
 
     /// <summary>Creates the backend and compiles its kernels.</summary>
@@ -66,12 +67,13 @@ public sealed class IlgpuBackend : IComputeBackend
             _layerNorm = new Ops.LayerNorm(_accelerator, shape, _columns);
             _matmul = new Ops.Matmul(_accelerator, shape, _columns, _cublas);
             _attention = new Ops.Attention(_accelerator, shape, _matmul);
-            _decode = new Ops.AttentionDecode(_accelerator, shape);
+            _attentionDecode = new Ops.AttentionDecode(_accelerator, shape);
             _gelu = new Ops.Gelu(_accelerator);
             _residual = new Ops.Residual(_accelerator);
-            _softmax = new Ops.SoftmaxCrossEntropy(_accelerator, shape);
+            _softmaxCrossEntropy = new Ops.SoftmaxCrossEntropy(_accelerator, shape);
             _adamw = new Ops.AdamW(_accelerator);
-            _elementwise = new Elementwise(_accelerator, shape);
+            _fill = new Ops.Fill(_accelerator);
+            _sumOfSquares = new Ops.SumOfSquares(_accelerator, shape);
         }
         catch
         {
@@ -89,7 +91,7 @@ public sealed class IlgpuBackend : IComputeBackend
     public IlgpuBackendOptions Options { get; }
 
     /// <inheritdoc/>
-    public string Name => _accelerator is CudaAccelerator ? "ilgpu-cuda" : "ilgpu-cpu";
+    public override string Name => _accelerator is CudaAccelerator ? "ilgpu-cuda" : "ilgpu-cpu";
 
     /// <summary>The accelerator's name, for example the GPU model.</summary>
     public string DeviceName => _accelerator.Name;
@@ -98,195 +100,135 @@ public sealed class IlgpuBackend : IComputeBackend
     public bool IsCuda => _accelerator is CudaAccelerator;
 
     /// <inheritdoc/>
-    public DeviceBuffer<T> Allocate<T>(long length) where T : unmanaged => new IlgpuBuffer<T>(this, _accelerator, length);
+    public override bool Supports(ElementType type) => type is ElementType.Float32 or ElementType.Int32;
+
+    /// <inheritdoc/>
+    public override void Synchronize() => _stream.Synchronize();
+
+    /// <inheritdoc/>
+    protected override DeviceBuffer AllocateCore(ElementType type, TensorShape shape) => type switch
+    {
+        ElementType.Int32 => new IlgpuBuffer<int>(this, _accelerator, type, shape),
+        _ => new IlgpuBuffer<float>(this, _accelerator, type, shape),
+    };
 
     /// <inheritdoc/>
     /// <remarks>
     /// The host memory is pinned for the copy: ILGPU copies from the raw address of the reference it is given, and a
     /// garbage collection that moved a managed array in the middle would otherwise copy from where it used to be.
     /// </remarks>
-    public unsafe void Upload<T>(ReadOnlySpan<T> source, DeviceView<T> destination) where T : unmanaged
+    protected override unsafe void UploadCore<T>(ReadOnlySpan<T> source, DeviceTensor destination)
     {
-        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
         if (source.Length > 0)
         {
             fixed (T* pinned = source)
             {
-                View(destination).CopyFromCPU(_stream, ref Unsafe.AsRef<T>(pinned), source.Length);
+                View<T>(destination).CopyFromCPU(_stream, ref Unsafe.AsRef<T>(pinned), source.Length);
             }
         }
     }
 
     /// <inheritdoc/>
-    /// <remarks>The host memory is pinned for the copy (see <see cref="Upload{T}"/>).</remarks>
-    public unsafe void Download<T>(DeviceView<T> source, Span<T> destination) where T : unmanaged
+    /// <remarks>The host memory is pinned for the copy (see <see cref="UploadCore{T}"/>).</remarks>
+    protected override unsafe void DownloadCore<T>(DeviceTensor source, Span<T> destination)
     {
-        OpShapes.SameLength(destination.Length, source.Length, nameof(destination));
         if (destination.Length > 0)
         {
             fixed (T* pinned = destination)
             {
-                View(source).CopyToCPU(_stream, ref Unsafe.AsRef<T>(pinned), destination.Length);
+                View<T>(source).CopyToCPU(_stream, ref Unsafe.AsRef<T>(pinned), destination.Length);
             }
         }
     }
 
     /// <inheritdoc/>
-    public void Copy<T>(DeviceView<T> source, DeviceView<T> destination) where T : unmanaged
+    protected override void CopyCore(DeviceTensor source, DeviceTensor destination)
     {
-        OpShapes.SameLength(source.Length, destination.Length, nameof(source));
-        View(source).CopyTo(_stream, View(destination));
-    }
-
-    /// <inheritdoc/>
-    public void Fill(DeviceView<float> destination, float value) => _elementwise.Fill(_stream, View(destination), value);
-
-    /// <inheritdoc/>
-    public void Synchronize() => _stream.Synchronize();
-
-    /// <inheritdoc/>
-    public void EncoderForward(DeviceView<int> tokens, DeviceView<float> tokenEmbedding, DeviceView<float> positionEmbedding,
-        DeviceView<float> output, int batchSize, int sequenceLength, int channels)
-    {
-        OpShapes.EncoderForward(tokens, tokenEmbedding, positionEmbedding, output, batchSize, sequenceLength, channels);
-        _encoder.Forward(_stream, View(tokens), View(tokenEmbedding), View(positionEmbedding), View(output), batchSize, sequenceLength, channels);
-    }
-
-    /// <inheritdoc/>
-    public void EncoderBackward(DeviceView<float> dOutput, DeviceView<int> tokens, DeviceView<float> dTokenEmbedding,
-        DeviceView<float> dPositionEmbedding, int batchSize, int sequenceLength, int channels)
-    {
-        OpShapes.EncoderBackward(dOutput, tokens, dTokenEmbedding, dPositionEmbedding, batchSize, sequenceLength, channels);
-        _encoder.Backward(_stream, View(dOutput), View(tokens), View(dTokenEmbedding), View(dPositionEmbedding), batchSize, sequenceLength, channels);
-    }
-
-    /// <inheritdoc/>
-    public void LayerNormForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float> bias,
-        DeviceView<float> output, DeviceView<float> mean, DeviceView<float> reciprocalStd, int rows, int channels)
-    {
-        OpShapes.LayerNormForward(input, weight, bias, output, mean, reciprocalStd, rows, channels);
-        _layerNorm.Forward(_stream, View(input), View(weight), View(bias), View(output), View(mean), View(reciprocalStd), rows, channels);
-    }
-
-    /// <inheritdoc/>
-    public void LayerNormBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight,
-        DeviceView<float> mean, DeviceView<float> reciprocalStd, DeviceView<float> dInput, DeviceView<float> dWeight,
-        DeviceView<float> dBias, int rows, int channels)
-    {
-        OpShapes.LayerNormBackward(dOutput, input, weight, mean, reciprocalStd, dInput, dWeight, dBias, rows, channels);
-        _layerNorm.Backward(_stream, View(dOutput), View(input), View(weight), View(mean), View(reciprocalStd),
-            View(dInput), View(dWeight), View(dBias), rows, channels);
-    }
-
-    /// <inheritdoc/>
-    public void MatmulForward(DeviceView<float> input, DeviceView<float> weight, DeviceView<float>? bias,
-        DeviceView<float> output, int rows, int channels, int outputChannels)
-    {
-        OpShapes.MatmulForward(input, weight, bias, output, rows, channels, outputChannels);
-        ArrayView<float>? b = null;
-        if (bias is { } bv)
+        if (source.ElementType == ElementType.Int32)
         {
-            b = View(bv);
+            View<int>(source).CopyTo(_stream, View<int>(destination));
         }
-
-        _matmul.Forward(_stream, View(input), View(weight), b, View(output), rows, channels, outputChannels);
-    }
-
-    /// <inheritdoc/>
-    public void MatmulBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> weight,
-        DeviceView<float> dInput, DeviceView<float> dWeight, DeviceView<float>? dBias, int rows, int channels, int outputChannels)
-    {
-        OpShapes.MatmulBackward(dOutput, input, weight, dInput, dWeight, dBias, rows, channels, outputChannels);
-        ArrayView<float>? db = null;
-        if (dBias is { } dbv)
+        else
         {
-            db = View(dbv);
+            F(source).CopyTo(_stream, F(destination));
         }
-
-        _matmul.Backward(_stream, View(dOutput), View(input), View(weight), View(dInput), View(dWeight), db, rows, channels, outputChannels);
     }
 
     /// <inheritdoc/>
-    public void AttentionForward(DeviceView<float> qkv, DeviceView<float> output, DeviceView<float> attention,
-        int batchSize, int sequenceLength, int channels, int heads)
-    {
-        OpShapes.AttentionForward(qkv, output, attention, batchSize, sequenceLength, channels, heads);
-        _attention.Forward(_stream, View(qkv), View(output), View(attention), batchSize, sequenceLength, channels, heads);
-    }
+    protected override void FillCore(DeviceTensor destination, float value) => _fill.Run(_stream, F(destination), value);
 
     /// <inheritdoc/>
-    public void AttentionBackward(DeviceView<float> dOutput, DeviceView<float> qkv, DeviceView<float> attention,
-        DeviceView<float> dQkv, int batchSize, int sequenceLength, int channels, int heads)
-    {
-        OpShapes.AttentionBackward(dOutput, qkv, attention, dQkv, batchSize, sequenceLength, channels, heads);
-        _attention.Backward(_stream, View(dOutput), View(qkv), View(attention), View(dQkv), batchSize, sequenceLength, channels, heads);
-    }
+    protected override void EncoderForwardCore(DeviceTensor tokens, DeviceTensor tokenEmbedding, DeviceTensor positionEmbedding, DeviceTensor output) =>
+        _encoder.Forward(_stream, I(tokens), F(tokenEmbedding), F(positionEmbedding), F(output), tokens.Shape[0], tokens.Shape[1], tokenEmbedding.Shape[1]);
 
     /// <inheritdoc/>
-    public void AttentionDecode(DeviceView<float> qkvCache, DeviceView<float> output, int position, int channels, int heads)
-    {
-        OpShapes.AttentionDecode(qkvCache, output, position, channels, heads);
-        _decode.Decode(_stream, View(qkvCache), View(output), position, channels, heads);
-    }
+    protected override void EncoderBackwardCore(DeviceTensor dOutput, DeviceTensor tokens, DeviceTensor dTokenEmbedding, DeviceTensor dPositionEmbedding) =>
+        _encoder.Backward(_stream, F(dOutput), I(tokens), F(dTokenEmbedding), F(dPositionEmbedding), tokens.Shape[0], tokens.Shape[1], dTokenEmbedding.Shape[1]);
 
     /// <inheritdoc/>
-    public void GeluForward(DeviceView<float> input, DeviceView<float> output, long count)
-    {
-        OpShapes.GeluForward(input, output, count);
-        _gelu.Forward(_stream, View(input), View(output), count);
-    }
+    protected override void LayerNormForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor bias,
+        DeviceTensor output, DeviceTensor mean, DeviceTensor reciprocalStd) =>
+        _layerNorm.Forward(_stream, F(input), F(weight), F(bias), F(output), F(mean), F(reciprocalStd), Rows(input), input.Shape.Last);
 
     /// <inheritdoc/>
-    public void GeluBackward(DeviceView<float> dOutput, DeviceView<float> input, DeviceView<float> dInput, long count)
-    {
-        OpShapes.GeluBackward(dOutput, input, dInput, count);
-        _gelu.Backward(_stream, View(dOutput), View(input), View(dInput), count);
-    }
+    protected override void LayerNormBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight, DeviceTensor mean,
+        DeviceTensor reciprocalStd, DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor dBias) =>
+        _layerNorm.Backward(_stream, F(dOutput), F(input), F(weight), F(mean), F(reciprocalStd), F(dInput), F(dWeight), F(dBias),
+            Rows(input), input.Shape.Last);
 
     /// <inheritdoc/>
-    public void ResidualForward(DeviceView<float> a, DeviceView<float> b, DeviceView<float> output, long count)
-    {
-        OpShapes.ResidualForward(a, b, output, count);
-        _residual.Forward(_stream, View(a), View(b), View(output), count);
-    }
+    protected override void MatmulForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor? bias, DeviceTensor output) =>
+        _matmul.Forward(_stream, F(input), F(weight), bias is { } b ? F(b) : null, F(output), Rows(input), weight.Shape[1], weight.Shape[0]);
 
     /// <inheritdoc/>
-    public void ResidualBackward(DeviceView<float> dOutput, DeviceView<float> dA, DeviceView<float> dB, long count)
-    {
-        OpShapes.ResidualBackward(dOutput, dA, dB, count);
-        _residual.Backward(_stream, View(dOutput), View(dA), View(dB), count);
-    }
+    protected override void MatmulBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight,
+        DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor? dBias) =>
+        _matmul.Backward(_stream, F(dOutput), F(input), F(weight), F(dInput), F(dWeight), dBias is { } db ? F(db) : null,
+            Rows(input), weight.Shape[1], weight.Shape[0]);
 
     /// <inheritdoc/>
-    public void SoftmaxCrossEntropyForward(DeviceView<float> logits, DeviceView<int> targets, DeviceView<float> probabilities,
-        DeviceView<float> losses, int rows, int vocabularySize, int paddedVocabularySize)
-    {
-        OpShapes.SoftmaxCrossEntropyForward(logits, targets, probabilities, losses, rows, vocabularySize, paddedVocabularySize);
-        _softmax.Forward(_stream, View(logits), View(targets), View(probabilities), View(losses), rows, vocabularySize, paddedVocabularySize);
-    }
+    protected override void AttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor attention) =>
+        _attention.Forward(_stream, F(qkv), F(output), F(attention), qkv.Shape[0], qkv.Shape[1], output.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
-    public void SoftmaxCrossEntropyBackward(DeviceView<float> probabilities, DeviceView<int> targets, DeviceView<float> dLogits,
-        float lossScale, int rows, int vocabularySize, int paddedVocabularySize)
-    {
-        OpShapes.SoftmaxCrossEntropyBackward(probabilities, targets, dLogits, lossScale, rows, vocabularySize, paddedVocabularySize);
-        _softmax.Backward(_stream, View(probabilities), View(targets), View(dLogits), lossScale, rows, vocabularySize, paddedVocabularySize);
-    }
+    protected override void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv) =>
+        _attention.Backward(_stream, F(dOutput), F(qkv), F(attention), F(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
-    public void AdamWUpdate(DeviceView<float> gradients, DeviceView<float> parameters, DeviceView<float> firstMoment,
-        DeviceView<float> secondMoment, AdamWStep step)
-    {
-        OpShapes.AdamWUpdate(gradients, parameters, firstMoment, secondMoment, step);
-        _adamw.Update(_stream, View(gradients), View(parameters), View(firstMoment), View(secondMoment), step);
-    }
+    protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads) =>
+        _attentionDecode.Forward(_stream, F(qkvCache), F(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
 
     /// <inheritdoc/>
-    public void SumOfSquares(DeviceView<float> values, DeviceView<float> result)
-    {
-        OpShapes.SumOfSquares(values, result);
-        _elementwise.SumOfSquares(_stream, View(values), View(result));
-    }
+    protected override void GeluForwardCore(DeviceTensor input, DeviceTensor output) =>
+        _gelu.Forward(_stream, F(input), F(output), input.Length);
+
+    /// <inheritdoc/>
+    protected override void GeluBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor dInput) =>
+        _gelu.Backward(_stream, F(dOutput), F(input), F(dInput), input.Length);
+
+    /// <inheritdoc/>
+    protected override void ResidualForwardCore(DeviceTensor a, DeviceTensor b, DeviceTensor output) =>
+        _residual.Forward(_stream, F(a), F(b), F(output), a.Length);
+
+    /// <inheritdoc/>
+    protected override void SoftmaxCrossEntropyForwardCore(DeviceTensor logits, DeviceTensor targets, DeviceTensor probabilities,
+        DeviceTensor losses, int vocabularySize) =>
+        _softmaxCrossEntropy.Forward(_stream, F(logits), I(targets), F(probabilities), F(losses), Rows(logits), vocabularySize, logits.Shape.Last);
+
+    /// <inheritdoc/>
+    protected override void SoftmaxCrossEntropyBackwardCore(DeviceTensor probabilities, DeviceTensor targets, DeviceTensor dLogits,
+        float lossScale, int vocabularySize) =>
+        _softmaxCrossEntropy.Backward(_stream, F(probabilities), I(targets), F(dLogits), lossScale, Rows(probabilities), vocabularySize,
+            probabilities.Shape.Last);
+
+    /// <inheritdoc/>
+    protected override void AdamWUpdateCore(DeviceTensor gradients, DeviceTensor parameters, DeviceTensor firstMoment,
+        DeviceTensor secondMoment, AdamWStep step) =>
+        _adamw.Update(_stream, F(gradients), F(parameters), F(firstMoment), F(secondMoment), step);
+
+    /// <inheritdoc/>
+    protected override void SumOfSquaresCore(DeviceTensor values, DeviceTensor result) =>
+        _sumOfSquares.Compute(_stream, F(values), F(result));
 
     /// <summary>Bytes of device memory in use on a CUDA device (all processes), or null elsewhere.</summary>
     /// <returns>Used bytes, from the driver's free and total memory.</returns>
@@ -302,12 +244,17 @@ public sealed class IlgpuBackend : IComputeBackend
     }
 
     /// <inheritdoc/>
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
+        if (!disposing)
+        {
+            return;
+        }
+
         _accelerator.Synchronize();
-        _elementwise.Dispose();
+        _sumOfSquares.Dispose();
         _attention.Dispose();
-        _decode.Dispose();
+        _attentionDecode.Dispose();
         _columns.Dispose();
         _cublas?.Dispose();
         _accelerator.Dispose();
@@ -340,17 +287,25 @@ public sealed class IlgpuBackend : IComputeBackend
     /// <summary>The CUDA accelerator, or null on the CPU accelerator (for NCCL).</summary>
     internal CudaAccelerator? Cuda => _accelerator as CudaAccelerator;
 
-    /// <summary>The ILGPU view of one of this backend's buffers.</summary>
-    internal ArrayView<T> ViewOf<T>(DeviceView<T> view) where T : unmanaged => View(view);
-
-    private ArrayView<T> View<T>(DeviceView<T> view) where T : unmanaged
+    /// <summary>The ILGPU view of one of this backend's fp32 tensors (for NCCL).</summary>
+    internal ArrayView<float> ViewOf(DeviceTensor tensor)
     {
-        if (view.Buffer is not IlgpuBuffer<T> buffer || !ReferenceEquals(buffer.Backend, this))
+        if (tensor.Buffer is not IlgpuBuffer<float> || !ReferenceEquals(tensor.Buffer.Backend, this) || tensor.ElementType != ElementType.Float32)
         {
-            throw new ArgumentException("The buffer was not allocated by this ILGPU backend.", nameof(view));
+            throw new ArgumentException($"Expected an fp32 tensor of this ILGPU backend, got {tensor}.", nameof(tensor));
         }
 
-        ObjectDisposedException.ThrowIf(buffer.IsDisposed, buffer);
-        return buffer.Memory.View.SubView(view.Offset, view.Length);
+        ObjectDisposedException.ThrowIf(tensor.Buffer.IsDisposed, tensor.Buffer);
+        return F(tensor);
     }
+
+    private static int Rows(DeviceTensor tensor) => checked((int)tensor.Shape.Rows);
+
+    // the seam has checked ownership, element types and shapes
+    private static ArrayView<T> View<T>(DeviceTensor tensor) where T : unmanaged =>
+        ((IlgpuBuffer<T>)tensor.Buffer).Memory.View.SubView(tensor.Offset, tensor.Length);
+
+    private static ArrayView<float> F(DeviceTensor tensor) => View<float>(tensor);
+
+    private static ArrayView<int> I(DeviceTensor tensor) => View<int>(tensor);
 }

@@ -1,16 +1,15 @@
-using Gpt2.Backends;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace Gpt2.Backends.Ilgpu;
 
-/// <summary>Accelerator memory, zero-filled on allocation.</summary>
-internal sealed class IlgpuBuffer<T> : DeviceBuffer<T> where T : unmanaged
+/// <summary>Accelerator memory of elements of host type <typeparamref name="T"/>, zero-filled on allocation.</summary>
+internal sealed class IlgpuBuffer<T> : DeviceBuffer where T : unmanaged
 {
-    public IlgpuBuffer(IlgpuBackend backend, Accelerator accelerator, long length)
-        : base(backend, length)
+    public IlgpuBuffer(IlgpuBackend backend, Accelerator accelerator, ElementType type, TensorShape shape)
+        : base(backend, type, shape)
     {
-        Memory = accelerator.Allocate1D<T>(Math.Max(1, length));
+        Memory = accelerator.Allocate1D<T>(Math.Max(1, Length));
         Memory.View.MemSetToZero();
     }
 

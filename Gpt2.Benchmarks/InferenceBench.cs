@@ -13,7 +13,7 @@ namespace Gpt2.Benchmarks;
 public class InferenceBench
 {
     private const int Tokens = 64;
-    private IComputeBackend _backend = null!;
+    private ComputeBackend _backend = null!;
     private Gpt2Model _model = null!;
     private InferenceSession _session = null!;
     private int[] _tokens = null!;

@@ -11,7 +11,7 @@ namespace Gpt2.Benchmarks;
 [MemoryDiagnoser]
 public class TrainingStepBench
 {
-    private IComputeBackend _backend = null!;
+    private ComputeBackend _backend = null!;
     private Gpt2Model _model = null!;
     private AdamW _adamw = null!;
     private int[] _inputs = null!, _targets = null!;

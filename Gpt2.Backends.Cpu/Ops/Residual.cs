@@ -21,13 +21,4 @@ internal static unsafe class Residual
             }
         });
     }
-
-    public static void Backward(CpuParallel parallel, float* dOutput, float* dA, float* dB, long count)
-    {
-        parallel.ForRanges(count, 1 << 14, (start, end) =>
-        {
-            VectorMath.Add(dA + start, dOutput + start, end - start);
-            VectorMath.Add(dB + start, dOutput + start, end - start);
-        });
-    }
 }

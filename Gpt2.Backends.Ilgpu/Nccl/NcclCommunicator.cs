@@ -95,14 +95,14 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
     }
 
     /// <inheritdoc/>
-    public void AllReduceSum(DeviceView<float> values)
+    public void AllReduceSum(DeviceTensor values)
     {
         IntPtr p = Pointer(values);
         Run(() => NcclNative.AllReduce(p, p, (nuint)values.Length, NcclNative.Float32, NcclNative.Sum, _comm, _stream), "ncclAllReduce");
     }
 
     /// <inheritdoc/>
-    public void Broadcast(DeviceView<float> values, int root)
+    public void Broadcast(DeviceTensor values, int root)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(root);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(root, Size);
@@ -111,7 +111,7 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
     }
 
     /// <inheritdoc/>
-    public void ReduceScatterSum(DeviceView<float> values, ReadOnlySpan<int> counts)
+    public void ReduceScatterSum(DeviceTensor values, ReadOnlySpan<int> counts)
     {
         Communicators.CheckCounts(counts, Size, values.Length, part: null, Rank);
         IntPtr p = Pointer(values);
@@ -127,7 +127,7 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
     }
 
     /// <inheritdoc/>
-    public void AllGather(DeviceView<float> values, ReadOnlySpan<int> counts)
+    public void AllGather(DeviceTensor values, ReadOnlySpan<int> counts)
     {
         Communicators.CheckCounts(counts, Size, values.Length, part: null, Rank);
         IntPtr p = Pointer(values);
@@ -179,7 +179,7 @@ public sealed unsafe class NcclCommunicator : IDeviceCommunicator
         return NcclNative.GroupEnd();
     }, "ncclGroupEnd");
 
-    private IntPtr Pointer(DeviceView<float> values)
+    private IntPtr Pointer(DeviceTensor values)
     {
         ObjectDisposedException.ThrowIf(_comm == IntPtr.Zero, this);
         return _backend.ViewOf(values).LoadEffectiveAddressAsPtr();

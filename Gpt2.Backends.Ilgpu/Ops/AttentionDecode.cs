@@ -11,16 +11,16 @@ internal sealed class AttentionDecode : IDisposable
 {
     private readonly LaunchShape _shape;
     private readonly ScratchBuffer _scores;
-    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _decode;
+    private readonly Action<AcceleratorStream, KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _forward;
 
     public AttentionDecode(Accelerator accelerator, LaunchShape shape)
     {
         _shape = shape;
         _scores = new ScratchBuffer(accelerator);
-        _decode = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(DecodeKernel);
+        _forward = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ForwardKernel);
     }
 
-    public static void DecodeKernel(ArrayView<float> qkvCache, ArrayView<float> output, ArrayView<float> scores, int position, int c, int nh)
+    public static void ForwardKernel(ArrayView<float> qkvCache, ArrayView<float> output, ArrayView<float> scores, int position, int c, int nh)
     {
         var shared = SharedMemory.Allocate<float>(Reduce.MaxWarps);
         int h = Grid.IdxX, hs = c / nh;
@@ -64,8 +64,8 @@ internal sealed class AttentionDecode : IDisposable
         }
     }
 
-    public void Decode(AcceleratorStream stream, ArrayView<float> qkvCache, ArrayView<float> output, int position, int c, int nh) =>
-        _decode(stream, _shape.GroupPerRow(nh), qkvCache, output, _scores.View((long)nh * (position + 1)), position, c, nh);
+    public void Forward(AcceleratorStream stream, ArrayView<float> qkvCache, ArrayView<float> output, int position, int c, int nh) =>
+        _forward(stream, _shape.GroupPerRow(nh), qkvCache, output, _scores.View((long)nh * (position + 1)), position, c, nh);
 
     public void Dispose() => _scores.Dispose();
 }

@@ -1,6 +1,6 @@
 namespace Gpt2.Backends;
 
-/// <summary>The scalars of one AdamW update, as passed to <see cref="IComputeBackend.AdamWUpdate"/>.</summary>
+/// <summary>The scalars of one AdamW update, as passed to <see cref="ComputeBackend.AdamWUpdate"/>.</summary>
 /// <param name="LearningRate">Learning rate for this step.</param>
 /// <param name="Beta1">First-moment decay.</param>
 /// <param name="Beta2">Second-moment decay.</param>

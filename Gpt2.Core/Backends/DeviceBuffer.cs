@@ -1,40 +1,45 @@
 namespace Gpt2.Backends;
 
 /// <summary>
-/// Memory owned by a compute backend (host memory for the CPU backend, device memory for a GPU).
-/// Core code only holds these as opaque handles and reaches the data through the backend's copies.
+/// Memory owned by a compute backend (host memory for the CPU backend, device memory for a GPU), zero-filled when
+/// allocated. Core code only holds these as opaque handles and reaches the data through the backend's copies; ops take
+/// <see cref="DeviceTensor"/> views of them.
 /// </summary>
-/// <typeparam name="T">The element type: <see cref="float"/>, <see cref="int"/>, or <see cref="ushort"/> for bf16 storage.</typeparam>
-public abstract class DeviceBuffer<T> : IDisposable where T : unmanaged
+public abstract class DeviceBuffer : IDisposable
 {
     /// <summary>Creates the handle.</summary>
     /// <param name="backend">The backend that owns the memory.</param>
-    /// <param name="length">Number of elements.</param>
-    protected DeviceBuffer(IComputeBackend backend, long length)
+    /// <param name="elementType">The element type.</param>
+    /// <param name="shape">The shape it was allocated with.</param>
+    protected DeviceBuffer(ComputeBackend backend, ElementType elementType, TensorShape shape)
     {
         ArgumentNullException.ThrowIfNull(backend);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
         Backend = backend;
-        Length = length;
+        ElementType = elementType;
+        Shape = shape;
+        Length = shape.Length;
     }
 
     /// <summary>The backend that owns the memory; only it can use the buffer.</summary>
-    public IComputeBackend Backend { get; }
+    public ComputeBackend Backend { get; }
+
+    /// <summary>The element type.</summary>
+    public ElementType ElementType { get; }
+
+    /// <summary>The shape the buffer was allocated with.</summary>
+    public TensorShape Shape { get; }
 
     /// <summary>Number of elements.</summary>
     public long Length { get; }
 
+    /// <summary>Bytes of memory held.</summary>
+    public long Bytes => Length * ElementType.Size();
+
     /// <summary>True once the memory has been released.</summary>
     public bool IsDisposed { get; private set; }
 
-    /// <summary>A view of the whole buffer.</summary>
-    public DeviceView<T> View => new(this, 0, Length);
-
-    /// <summary>A view of part of the buffer.</summary>
-    /// <param name="offset">First element.</param>
-    /// <param name="length">Number of elements.</param>
-    /// <returns>The view.</returns>
-    public DeviceView<T> Slice(long offset, long length) => View.Slice(offset, length);
+    /// <summary>The whole buffer, with the shape it was allocated with.</summary>
+    public DeviceTensor Tensor => new(this, 0, Shape);
 
     /// <inheritdoc/>
     public void Dispose()

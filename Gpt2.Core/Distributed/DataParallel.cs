@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Gpt2.Backends;
 using Gpt2.Model;
 using Gpt2.Optimization;
@@ -19,10 +20,11 @@ internal sealed class DataParallel
     private readonly Gpt2Model _model;
     private readonly ICommunicator _comm;
     private readonly IDeviceCommunicator? _device;
-    private readonly IComputeBackend _be;
+    private readonly ComputeBackend _be;
     private readonly IHostMemoryBackend? _host;
     private readonly float[]? _staging;
     private readonly float[]? _shard;
+    private readonly Stopwatch _communication = new();
 
     public DataParallel(Gpt2Model model, ICommunicator communicator, IDeviceCommunicator? device, bool shardOptimizer)
     {
@@ -63,6 +65,12 @@ internal sealed class DataParallel
 
     /// <summary>This process's parameter count.</summary>
     public long ShardLength { get; }
+
+    /// <summary>
+    /// Time the host has spent in collectives so far. Device collectives (NCCL) are enqueued on the backend's stream
+    /// like its ops, so their device time is part of the step's and only the enqueueing is counted here.
+    /// </summary>
+    public TimeSpan CommunicationTime => _communication.Elapsed;
 
     /// <summary>Whether there is anyone to talk to (or a device communicator to run, even alone).</summary>
     public bool IsDistributed => _comm.Size > 1 || _device is not null;
@@ -114,7 +122,7 @@ internal sealed class DataParallel
         {
             _comm.ReduceScatterSum(values, _shard, Counts);
         });
-        _be.Upload<float>(_shard, _model.Gradients.All.Slice(ShardOffset, ShardLength));
+        _be.Upload<float>(_shard, Range(_model.Gradients.All));
     }
 
     /// <summary>Sharded: gives every process the parameters every other process has just updated.</summary>
@@ -146,15 +154,17 @@ internal sealed class DataParallel
         }
 
         Span<float> one = [value];
+        _communication.Start();
         _comm.AllReduceSum(one);
+        _communication.Stop();
         return one[0];
     }
 
     /// <summary>The full first or second moments (gathered from the shards when sharded).</summary>
-    public float[] GatherMoments(DeviceBuffer<float> moments)
+    public float[] GatherMoments(DeviceTensor moments)
     {
         var all = new float[_model.Layout.Count];
-        _be.Download(moments.View, all.AsSpan((int)ShardOffset, (int)ShardLength));
+        _be.Download(moments, all.AsSpan((int)ShardOffset, (int)ShardLength));
         if (Sharded)
         {
             _comm.AllGather(all, Counts);
@@ -164,23 +174,40 @@ internal sealed class DataParallel
     }
 
     /// <summary>Loads this process's range of full moments (from a checkpoint).</summary>
-    public void ScatterMoments(ReadOnlySpan<float> all, DeviceBuffer<float> moments) =>
-        _be.Upload(all.Slice((int)ShardOffset, (int)ShardLength), moments.View);
+    public void ScatterMoments(ReadOnlySpan<float> all, DeviceTensor moments) =>
+        _be.Upload(all.Slice((int)ShardOffset, (int)ShardLength), moments);
 
-    /// <summary>Runs a device collective between two waits, so that the communication time measured around it is its own.</summary>
+    /// <summary>Enqueues a device collective after the backend's work, as an op.</summary>
     private void OnDevice(Action collective)
     {
-        _be.Synchronize();
+        _communication.Start();
         collective();
-        _be.Synchronize();
+        _communication.Stop();
     }
 
-    private void OnHost(DeviceView<float> view, bool download, bool upload, HostAction action)
+    /// <summary>This process's range of a full parameter-layout vector.</summary>
+    private DeviceTensor Range(DeviceTensor all) => all.View(ShardOffset, [checked((int)ShardLength)]);
+
+    private void OnHost(DeviceTensor view, bool download, bool upload, HostAction action)
+    {
+        _communication.Start();
+        try
+        {
+            RunOnHost(view, download, upload, action);
+        }
+        finally
+        {
+            _communication.Stop();
+        }
+    }
+
+    /// <summary>A host collective on a view: in place in host memory, or through the staging copy.</summary>
+    private void RunOnHost(DeviceTensor view, bool download, bool upload, HostAction action)
     {
         _be.Synchronize();
         if (_host is not null)
         {
-            action(_host.GetHostSpan(view));
+            action(_host.GetHostSpan<float>(view));
             return;
         }
 

@@ -19,13 +19,13 @@ public interface IDeviceCommunicator : IDisposable
     string Name { get; }
 
     /// <summary>Replaces each element with its sum over all processes.</summary>
-    /// <param name="values">This process's values; the sums on return.</param>
-    void AllReduceSum(DeviceView<float> values);
+    /// <param name="values">This process's fp32 values; the sums on return.</param>
+    void AllReduceSum(DeviceTensor values);
 
     /// <summary>Copies the root's values to every process.</summary>
     /// <param name="values">The root's values on the root; overwritten elsewhere.</param>
     /// <param name="root">The rank that sends.</param>
-    void Broadcast(DeviceView<float> values, int root);
+    void Broadcast(DeviceTensor values, int root);
 
     /// <summary>
     /// Sums the vector over all processes, in place, where each process needs only its part: on return the
@@ -34,7 +34,7 @@ public interface IDeviceCommunicator : IDisposable
     /// </summary>
     /// <param name="values">This process's full vector.</param>
     /// <param name="counts">Elements per rank.</param>
-    void ReduceScatterSum(DeviceView<float> values, ReadOnlySpan<int> counts);
+    void ReduceScatterSum(DeviceTensor values, ReadOnlySpan<int> counts);
 
     /// <summary>
     /// Gathers every process's part into every process's full vector, in place (the layout of
@@ -42,5 +42,5 @@ public interface IDeviceCommunicator : IDisposable
     /// </summary>
     /// <param name="values">The full vector, this process's part in place.</param>
     /// <param name="counts">Elements per rank.</param>
-    void AllGather(DeviceView<float> values, ReadOnlySpan<int> counts);
+    void AllGather(DeviceTensor values, ReadOnlySpan<int> counts);
 }

@@ -3,84 +3,87 @@ using Gpt2.Backends;
 namespace Gpt2.Model;
 
 /// <summary>
-/// The tensors a forward pass keeps for the backward, for one (B,T), named as llm.c's ActivationTensors.
-/// The same class, without the statistics, holds their gradients.
+/// The tensors a forward pass keeps for the backward, for one (B,T): the inputs, the encoder's output, every
+/// block's <see cref="BlockActivations"/> (each per-layer row one (L, …) tensor, sliced per block), the final
+/// LayerNorm and the classifier. The logits are overwritten by their gradient in the backward, as llm.c does.
 /// </summary>
 internal sealed class Activations : IDisposable
 {
-    private readonly List<IDisposable> _owned = [];
+    private readonly TensorAllocator _allocator;
 
-    public Activations(IComputeBackend backend, Gpt2Config config, int b, int t, bool gradients)
+    public Activations(ComputeBackend? backend, Gpt2Config config, int b, int t, ElementType type)
     {
-        long bt = (long)b * t, c = config.ChannelCount, l = config.LayerCount, nh = config.HeadCount, vp = config.PaddedVocabularySize;
-        DeviceBuffer<float> New(long n) { var buffer = backend.Allocate<float>(n); _owned.Add(buffer); return buffer; }
-        DeviceBuffer<float>? Stat(long n) => gradients ? null : New(n);
+        _allocator = new TensorAllocator(backend);
+        int c = config.ChannelCount, l = config.LayerCount, nh = config.HeadCount, vp = config.PaddedVocabularySize;
+        const ElementType fp32 = ElementType.Float32;
         BatchSize = b;
         SequenceLength = t;
-        Encoded = New(bt * c);          // (B,T,C)
-        Ln1 = New(l * bt * c);          // (L,B,T,C)
-        Ln1Mean = Stat(l * bt);         // (L,B,T)
-        Ln1Rstd = Stat(l * bt);         // (L,B,T)
-        Qkv = New(l * bt * 3 * c);      // (L,B,T,3C)
-        Atty = New(l * bt * c);         // (L,B,T,C)
-        Att = Stat(l * b * nh * t * t); // (L,B,NH,T,T)
-        AttProj = New(l * bt * c);      // (L,B,T,C)
-        Residual2 = New(l * bt * c);    // (L,B,T,C)
-        Ln2 = New(l * bt * c);          // (L,B,T,C)
-        Ln2Mean = Stat(l * bt);         // (L,B,T)
-        Ln2Rstd = Stat(l * bt);         // (L,B,T)
-        Fch = New(l * bt * 4 * c);      // (L,B,T,4C)
-        FchGelu = New(l * bt * 4 * c);  // (L,B,T,4C)
-        FcProj = New(l * bt * c);       // (L,B,T,C)
-        Residual3 = New(l * bt * c);    // (L,B,T,C)
-        Lnf = New(bt * c);              // (B,T,C)
-        LnfMean = Stat(bt);             // (B,T)
-        LnfRstd = Stat(bt);             // (B,T)
-        Logits = New(bt * vp);          // (B,T,Vp)
-        Probabilities = Stat(bt * vp);  // (B,T,Vp)
-        Losses = Stat(bt);              // (B,T)
+        Tokens = _allocator.New([b, t], ElementType.Int32);
+        Targets = _allocator.New([b, t], ElementType.Int32);
+        Encoded = _allocator.New([b, t, c], type);
+
+        // each block row once, as an (L, …) tensor; block l takes entry l of each, in declaration order
+        var stacked = new List<DeviceTensor>();
+        BlockActivations.Create((shape, rowType) =>
+        {
+            var row = _allocator.New(shape.Prepend(l), rowType);
+            stacked.Add(row);
+            return row;
+        }, b, t, c, nh, type);
+        Blocks = new BlockActivations[l];
+        for (int layer = 0; layer < l; layer++)
+        {
+            int next = 0;
+            Blocks[layer] = BlockActivations.Create((_, _) => backend is null ? default : stacked[next++][layer], b, t, c, nh, type);
+        }
+
+        Lnf = _allocator.New([b, t, c], type);
+        LnfMean = _allocator.New([b, t], fp32);
+        LnfRstd = _allocator.New([b, t], fp32);
+        Logits = _allocator.New([b, t, vp], type);
+        Probabilities = _allocator.New([b, t, vp], type);
+        Losses = _allocator.New([b, t], fp32);
     }
 
     public int BatchSize { get; }
+
     public int SequenceLength { get; }
-    public DeviceBuffer<float> Encoded { get; }
-    public DeviceBuffer<float> Ln1 { get; }
-    public DeviceBuffer<float>? Ln1Mean { get; }
-    public DeviceBuffer<float>? Ln1Rstd { get; }
-    public DeviceBuffer<float> Qkv { get; }
-    public DeviceBuffer<float> Atty { get; }
-    public DeviceBuffer<float>? Att { get; }
-    public DeviceBuffer<float> AttProj { get; }
-    public DeviceBuffer<float> Residual2 { get; }
-    public DeviceBuffer<float> Ln2 { get; }
-    public DeviceBuffer<float>? Ln2Mean { get; }
-    public DeviceBuffer<float>? Ln2Rstd { get; }
-    public DeviceBuffer<float> Fch { get; }
-    public DeviceBuffer<float> FchGelu { get; }
-    public DeviceBuffer<float> FcProj { get; }
-    public DeviceBuffer<float> Residual3 { get; }
-    public DeviceBuffer<float> Lnf { get; }
-    public DeviceBuffer<float>? LnfMean { get; }
-    public DeviceBuffer<float>? LnfRstd { get; }
-    public DeviceBuffer<float> Logits { get; }
-    public DeviceBuffer<float>? Probabilities { get; }
-    public DeviceBuffer<float>? Losses { get; }
 
-    /// <summary>All buffers, for zeroing gradients.</summary>
-    public IEnumerable<DeviceBuffer<float>> Buffers => _owned.Cast<DeviceBuffer<float>>();
+    /// <summary>Bytes of every tensor.</summary>
+    public long Bytes => _allocator.Bytes;
 
-    /// <summary>Layer <paramref name="layer"/>'s slice of a per-layer tensor.</summary>
-    public static DeviceView<float> Layer(DeviceBuffer<float> buffer, int layer, int layers)
-    {
-        long n = buffer.Length / layers;
-        return buffer.Slice(layer * n, n);
-    }
+    /// <summary>inputs (B,T) int32.</summary>
+    public DeviceTensor Tokens { get; }
 
-    public void Dispose()
-    {
-        foreach (var d in _owned)
-        {
-            d.Dispose();
-        }
-    }
+    /// <summary>targets (B,T) int32.</summary>
+    public DeviceTensor Targets { get; }
+
+    /// <summary>encoded (B,T,C): token plus position embedding, the first block's input.</summary>
+    public DeviceTensor Encoded { get; }
+
+    /// <summary>One entry per block.</summary>
+    public BlockActivations[] Blocks { get; }
+
+    /// <summary>lnf (B,T,C).</summary>
+    public DeviceTensor Lnf { get; }
+
+    /// <summary>lnf_mean (B,T).</summary>
+    public DeviceTensor LnfMean { get; }
+
+    /// <summary>lnf_rstd (B,T).</summary>
+    public DeviceTensor LnfRstd { get; }
+
+    /// <summary>logits (B,T,Vp); after a backward, their gradient.</summary>
+    public DeviceTensor Logits { get; }
+
+    /// <summary>probs (B,T,Vp).</summary>
+    public DeviceTensor Probabilities { get; }
+
+    /// <summary>losses (B,T).</summary>
+    public DeviceTensor Losses { get; }
+
+    /// <summary>Block <paramref name="layer"/>'s input: the encoder's output or the previous block's.</summary>
+    public DeviceTensor BlockInput(int layer) => layer == 0 ? Encoded : Blocks[layer - 1].Residual3;
+
+    public void Dispose() => _allocator.Dispose();
 }

@@ -5,6 +5,7 @@ namespace Gpt2.Model;
 public sealed partial class Gpt2Model
 {
     private bool _hasTargets;
+    private bool _hasLogits;
     private float[] _hostLosses = [];
 
     /// <summary>Runs the model on a batch without computing a loss (inference); read the result with <see cref="GetLogits"/>.</summary>
@@ -26,52 +27,32 @@ public sealed partial class Gpt2Model
     public float Forward(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batchSize, int sequenceLength)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var c = Config;
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(sequenceLength, c.MaxSequenceLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sequenceLength, Config.MaxSequenceLength);
         int bt = checked(batchSize * sequenceLength);
+        // token ids are checked here, on the host, for every backend: a GPU kernel cannot report a bad index
         CheckTokens(inputs, bt, nameof(inputs));
         if (!targets.IsEmpty)
         {
             CheckTokens(targets, bt, nameof(targets));
         }
 
-        EnsureShape(batchSize, sequenceLength);
-        var acts = _acts!;
+        var acts = EnsureShape(batchSize, sequenceLength);
         var be = Backend;
-        int B = batchSize, T = sequenceLength, C = c.ChannelCount, L = c.LayerCount, NH = c.HeadCount;
-        int V = c.VocabularySize, Vp = c.PaddedVocabularySize;
-        var tokens = _tokens!.View;
-        var targetView = _targets!.View;
-        be.Upload(inputs, tokens);
-        if (!targets.IsEmpty)
+        var p = Parameters;
+        be.Upload(inputs, acts.Tokens);
+        be.EncoderForward(acts.Tokens, p.TokenEmbedding, p.PositionEmbedding, acts.Encoded);
+        Action<BlockActivations> attention = a => be.AttentionForward(a.Qkv, a.Atty, a.Att);
+        for (int l = 0; l < Config.LayerCount; l++)
         {
-            be.Upload(targets, targetView);
+            TransformerBlock.Forward(be, p, l, acts.BlockInput(l), acts.Blocks[l], attention);
         }
 
-        be.EncoderForward(tokens, Parameters.TokenEmbedding, Parameters.PositionEmbedding, acts.Encoded.View, B, T, C);
-        for (int l = 0; l < L; l++)
-        {
-            var p = Parameters.Layer(l);
-            var residual = l == 0 ? acts.Encoded.View : At(acts.Residual3, l - 1);
-            be.LayerNormForward(residual, p.Ln1Weight, p.Ln1Bias, At(acts.Ln1, l), At(acts.Ln1Mean!, l), At(acts.Ln1Rstd!, l), bt, C);
-            be.MatmulForward(At(acts.Ln1, l), p.QkvWeight, p.QkvBias, At(acts.Qkv, l), bt, C, 3 * C);
-            be.AttentionForward(At(acts.Qkv, l), At(acts.Atty, l), At(acts.Att!, l), B, T, C, NH);
-            be.MatmulForward(At(acts.Atty, l), p.AttentionProjectionWeight, p.AttentionProjectionBias, At(acts.AttProj, l), bt, C, C);
-            be.ResidualForward(residual, At(acts.AttProj, l), At(acts.Residual2, l), (long)bt * C);
-            be.LayerNormForward(At(acts.Residual2, l), p.Ln2Weight, p.Ln2Bias, At(acts.Ln2, l), At(acts.Ln2Mean!, l), At(acts.Ln2Rstd!, l), bt, C);
-            be.MatmulForward(At(acts.Ln2, l), p.FcWeight, p.FcBias, At(acts.Fch, l), bt, C, 4 * C);
-            be.GeluForward(At(acts.Fch, l), At(acts.FchGelu, l), (long)bt * 4 * C);
-            be.MatmulForward(At(acts.FchGelu, l), p.FcProjectionWeight, p.FcProjectionBias, At(acts.FcProj, l), bt, 4 * C, C);
-            be.ResidualForward(At(acts.Residual2, l), At(acts.FcProj, l), At(acts.Residual3, l), (long)bt * C);
-        }
-
-        be.LayerNormForward(At(acts.Residual3, L - 1), Parameters.LnfWeight, Parameters.LnfBias, acts.Lnf.View,
-            acts.LnfMean!.View, acts.LnfRstd!.View, bt, C);
-        // The classifier shares wte with the encoder (weight tying); all Vp rows are computed.
-        be.MatmulForward(acts.Lnf.View, Parameters.TokenEmbedding, null, acts.Logits.View, bt, C, Vp);
-
+        be.LayerNormForward(acts.BlockInput(Config.LayerCount), p.LnfWeight, p.LnfBias, acts.Lnf, acts.LnfMean, acts.LnfRstd);
+        // the classifier shares wte with the encoder (weight tying); all Vp rows are computed
+        be.MatmulForward(acts.Lnf, p.TokenEmbedding, null, acts.Logits);
+        _hasLogits = true;
         _hasTargets = !targets.IsEmpty;
         if (!_hasTargets)
         {
@@ -79,16 +60,9 @@ public sealed partial class Gpt2Model
             return LastLoss;
         }
 
-        be.SoftmaxCrossEntropyForward(acts.Logits.View, targetView, acts.Probabilities!.View, acts.Losses!.View, bt, V, Vp);
-        var losses = _hostLosses.Length == bt ? _hostLosses : _hostLosses = new float[bt];
-        be.Download(acts.Losses.View, losses);
-        double sum = 0;
-        foreach (float loss in losses)
-        {
-            sum += loss;
-        }
-
-        LastLoss = (float)(sum / bt);
+        be.Upload(targets, acts.Targets);
+        be.SoftmaxCrossEntropyForward(acts.Logits, acts.Targets, acts.Probabilities, acts.Losses, Config.VocabularySize);
+        LastLoss = MeanLoss(acts);
         return LastLoss;
     }
 
@@ -96,84 +70,73 @@ public sealed partial class Gpt2Model
     public void ZeroGrad()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Backend.Fill(_gradients.View, 0f);
+        Backend.Fill(Gradients.All, 0f);
     }
 
     /// <summary>
     /// Back-propagates the mean loss of the last forward pass, adding into the parameter gradients
-    /// (call <see cref="ZeroGrad"/> first unless accumulating over micro-batches).
+    /// (call <see cref="ZeroGrad"/> first unless accumulating over micro-batches). The logits are overwritten by
+    /// their gradient.
     /// </summary>
     /// <param name="lossScale">Multiplies the loss being differentiated; 1/steps averages gradient accumulation over micro-batches.</param>
     /// <exception cref="InvalidOperationException">The last forward pass had no targets.</exception>
     public void Backward(float lossScale = 1f)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!_hasTargets)
+        if (!_hasTargets || !_hasLogits)
         {
             throw new InvalidOperationException("Backward needs a preceding Forward with targets.");
         }
 
         var acts = _acts!;
-        var grads = _gradActs ??= new Activations(Backend, Config, acts.BatchSize, acts.SequenceLength, gradients: true);
-        foreach (var buffer in grads.Buffers)
-        {
-            Backend.Fill(buffer.View, 0f);
-        }
-
+        var grads = _grads ??= new ActivationGradients(Backend, Config, acts.BatchSize, acts.SequenceLength, Layout.ElementType);
         var be = Backend;
-        var c = Config;
-        int B = acts.BatchSize, T = acts.SequenceLength, C = c.ChannelCount, L = c.LayerCount, NH = c.HeadCount;
-        int V = c.VocabularySize, Vp = c.PaddedVocabularySize, bt = B * T;
+        var p = Parameters;
         var d = Gradients;
-        var tokens = _tokens!.View;
-
-        be.SoftmaxCrossEntropyBackward(acts.Probabilities!.View, _targets!.View, grads.Logits.View, lossScale / bt, bt, V, Vp);
-        be.MatmulBackward(grads.Logits.View, acts.Lnf.View, Parameters.TokenEmbedding, grads.Lnf.View, d.TokenEmbedding, null, bt, C, Vp);
-        be.LayerNormBackward(grads.Lnf.View, At(acts.Residual3, L - 1), Parameters.LnfWeight, acts.LnfMean!.View, acts.LnfRstd!.View,
-            At(grads.Residual3, L - 1), d.LnfWeight, d.LnfBias, bt, C);
-        for (int l = L - 1; l >= 0; l--)
+        int bt = acts.BatchSize * acts.SequenceLength, layers = Config.LayerCount;
+        var dLogits = acts.Logits; // written over the logits, which the backward no longer needs
+        be.Fill(dLogits, 0f);
+        be.SoftmaxCrossEntropyBackward(acts.Probabilities, acts.Targets, dLogits, lossScale / bt, Config.VocabularySize);
+        _hasLogits = false;
+        be.Fill(grads.Lnf, 0f);
+        be.Fill(grads.Residual, 0f);
+        be.MatmulBackward(dLogits, acts.Lnf, p.TokenEmbedding, grads.Lnf, d.TokenEmbedding, null);
+        be.LayerNormBackward(grads.Lnf, acts.BlockInput(layers), p.LnfWeight, acts.LnfMean, acts.LnfRstd, grads.Residual, d.LnfWeight, d.LnfBias);
+        for (int l = layers - 1; l >= 0; l--)
         {
-            var p = Parameters.Layer(l);
-            var dp = d.Layer(l);
-            var residual = l == 0 ? acts.Encoded.View : At(acts.Residual3, l - 1);
-            var dResidual = l == 0 ? grads.Encoded.View : At(grads.Residual3, l - 1);
-            be.ResidualBackward(At(grads.Residual3, l), At(grads.Residual2, l), At(grads.FcProj, l), (long)bt * C);
-            be.MatmulBackward(At(grads.FcProj, l), At(acts.FchGelu, l), p.FcProjectionWeight, At(grads.FchGelu, l),
-                dp.FcProjectionWeight, dp.FcProjectionBias, bt, 4 * C, C);
-            be.GeluBackward(At(grads.FchGelu, l), At(acts.Fch, l), At(grads.Fch, l), (long)bt * 4 * C);
-            be.MatmulBackward(At(grads.Fch, l), At(acts.Ln2, l), p.FcWeight, At(grads.Ln2, l), dp.FcWeight, dp.FcBias, bt, C, 4 * C);
-            be.LayerNormBackward(At(grads.Ln2, l), At(acts.Residual2, l), p.Ln2Weight, At(acts.Ln2Mean!, l), At(acts.Ln2Rstd!, l),
-                At(grads.Residual2, l), dp.Ln2Weight, dp.Ln2Bias, bt, C);
-            be.ResidualBackward(At(grads.Residual2, l), dResidual, At(grads.AttProj, l), (long)bt * C);
-            be.MatmulBackward(At(grads.AttProj, l), At(acts.Atty, l), p.AttentionProjectionWeight, At(grads.Atty, l),
-                dp.AttentionProjectionWeight, dp.AttentionProjectionBias, bt, C, C);
-            be.AttentionBackward(At(grads.Atty, l), At(acts.Qkv, l), At(acts.Att!, l), At(grads.Qkv, l), B, T, C, NH);
-            be.MatmulBackward(At(grads.Qkv, l), At(acts.Ln1, l), p.QkvWeight, At(grads.Ln1, l), dp.QkvWeight, dp.QkvBias, bt, C, 3 * C);
-            be.LayerNormBackward(At(grads.Ln1, l), residual, p.Ln1Weight, At(acts.Ln1Mean!, l), At(acts.Ln1Rstd!, l),
-                dResidual, dp.Ln1Weight, dp.Ln1Bias, bt, C);
+            TransformerBlock.Backward(be, p, d, l, acts.BlockInput(l), acts.Blocks[l], grads.Block, grads.Residual);
         }
 
-        be.EncoderBackward(grads.Encoded.View, tokens, d.TokenEmbedding, d.PositionEmbedding, B, T, C);
+        be.EncoderBackward(grads.Residual, acts.Tokens, d.TokenEmbedding, d.PositionEmbedding);
     }
 
-    private DeviceView<float> At(DeviceBuffer<float> perLayer, int layer) => Activations.Layer(perLayer, layer, Config.LayerCount);
+    private float MeanLoss(Activations acts)
+    {
+        int bt = acts.BatchSize * acts.SequenceLength;
+        var losses = _hostLosses.Length == bt ? _hostLosses : _hostLosses = new float[bt];
+        Backend.Download(acts.Losses, losses);
+        double sum = 0;
+        foreach (float loss in losses)
+        {
+            sum += loss;
+        }
 
-    private void EnsureShape(int batchSize, int sequenceLength)
+        return (float)(sum / bt);
+    }
+
+    private Activations EnsureShape(int batchSize, int sequenceLength)
     {
         if (_acts is { } a && a.BatchSize == batchSize && a.SequenceLength == sequenceLength)
         {
-            return;
+            return a;
         }
 
         _acts?.Dispose();
-        _gradActs?.Dispose();
-        _tokens?.Dispose();
-        _targets?.Dispose();
+        _grads?.Dispose();
         _acts = null;
-        _gradActs = null;
-        _acts = new Activations(Backend, Config, batchSize, sequenceLength, gradients: false);
-        _tokens = Backend.Allocate<int>((long)batchSize * sequenceLength);
-        _targets = Backend.Allocate<int>((long)batchSize * sequenceLength);
+        _grads = null;
+        _acts = new Activations(Backend, Config, batchSize, sequenceLength, Layout.ElementType);
+        return _acts;
     }
 
     private void CheckTokens(ReadOnlySpan<int> tokens, int expected, string name)

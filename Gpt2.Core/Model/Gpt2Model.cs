@@ -5,30 +5,28 @@ namespace Gpt2.Model;
 
 /// <summary>
 /// A GPT-2 model on a compute backend: parameters in llm.c's layout, their gradients, and the activations of
-/// the last forward pass. Forward, backward and the layer walk are in Gpt2Model.Passes.cs.
+/// the last forward pass. Forward and backward are in Gpt2Model.Passes.cs, the block they walk in TransformerBlock.cs.
 /// </summary>
 public sealed partial class Gpt2Model : IDisposable
 {
-    private readonly DeviceBuffer<float> _parameters;
-    private readonly DeviceBuffer<float> _gradients;
-    private DeviceBuffer<int>? _tokens;
-    private DeviceBuffer<int>? _targets;
+    private readonly DeviceBuffer _parameters;
+    private readonly DeviceBuffer _gradients;
     private Activations? _acts;
-    private Activations? _gradActs;
+    private ActivationGradients? _grads;
     private bool _disposed;
 
     /// <summary>Creates a model with all parameters zero on a backend.</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="backend">The backend that will own its memory and run it; not disposed by the model.</param>
-    public Gpt2Model(Gpt2Config config, IComputeBackend backend)
+    public Gpt2Model(Gpt2Config config, ComputeBackend backend)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(backend);
         Config = config;
         Backend = backend;
         Layout = new ParameterLayout(config);
-        _parameters = backend.Allocate<float>(Layout.Count);
-        _gradients = backend.Allocate<float>(Layout.Count);
+        _parameters = backend.Allocate(Layout.ElementType, [checked((int)Layout.Count)]);
+        _gradients = backend.Allocate(Layout.ElementType, [checked((int)Layout.Count)]);
         Parameters = new ParameterViews(Layout, _parameters);
         Gradients = new ParameterViews(Layout, _gradients);
     }
@@ -37,7 +35,7 @@ public sealed partial class Gpt2Model : IDisposable
     public Gpt2Config Config { get; }
 
     /// <summary>The backend that owns the model's memory.</summary>
-    public IComputeBackend Backend { get; }
+    public ComputeBackend Backend { get; }
 
     /// <summary>The parameter layout.</summary>
     public ParameterLayout Layout { get; }
@@ -62,7 +60,7 @@ public sealed partial class Gpt2Model : IDisposable
     /// <param name="backend">The backend.</param>
     /// <param name="seed">Generator seed; llm.c uses 42.</param>
     /// <returns>The model.</returns>
-    public static Gpt2Model CreateRandom(Gpt2Config config, IComputeBackend backend, uint seed = 42)
+    public static Gpt2Model CreateRandom(Gpt2Config config, ComputeBackend backend, uint seed = 42)
     {
         var model = new Gpt2Model(config, backend);
         var host = new float[model.Layout.Count];
@@ -77,13 +75,13 @@ public sealed partial class Gpt2Model : IDisposable
     /// <returns>The model.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FileFormatException">The file is not a valid model file.</exception>
-    public static Gpt2Model Load(string path, IComputeBackend backend)
+    public static Gpt2Model Load(string path, ComputeBackend backend)
     {
         var (config, _) = ModelFile.ReadHeader(path);
         var model = new Gpt2Model(config, backend);
         try
         {
-            ModelFile.Read(path, (offset, chunk) => backend.Upload(chunk, model._parameters.Slice(offset, chunk.Length)));
+            ModelFile.Read(path, (offset, chunk) => backend.Upload(chunk, model.Parameters.All.View(offset, [chunk.Length])));
             return model;
         }
         catch
@@ -97,14 +95,14 @@ public sealed partial class Gpt2Model : IDisposable
     /// <param name="path">The file.</param>
     /// <param name="format">fp32 (version 3) or bf16 (version 5).</param>
     public void Save(string path, ModelFileFormat format = ModelFileFormat.Float32) =>
-        ModelFile.Write(path, Config, format, (offset, chunk) => Backend.Download(_parameters.Slice(offset, chunk.Length), chunk));
+        ModelFile.Write(path, Config, format, (offset, chunk) => Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk));
 
     /// <summary>Copies all parameters from the host.</summary>
     /// <param name="source">Parameters in layout order.</param>
     public void SetParameters(ReadOnlySpan<float> source)
     {
         CheckLength(source.Length, nameof(source));
-        Backend.Upload(source, _parameters.View);
+        Backend.Upload(source, Parameters.All);
     }
 
     /// <summary>Copies all parameters to the host.</summary>
@@ -112,7 +110,7 @@ public sealed partial class Gpt2Model : IDisposable
     public void GetParameters(Span<float> destination)
     {
         CheckLength(destination.Length, nameof(destination));
-        Backend.Download(_parameters.View, destination);
+        Backend.Download(Parameters.All, destination);
     }
 
     /// <summary>Copies all parameter gradients to the host.</summary>
@@ -120,20 +118,44 @@ public sealed partial class Gpt2Model : IDisposable
     public void GetGradients(Span<float> destination)
     {
         CheckLength(destination.Length, nameof(destination));
-        Backend.Download(_gradients.View, destination);
+        Backend.Download(Gradients.All, destination);
     }
 
-    /// <summary>Copies the logits of the last forward pass to the host.</summary>
+    /// <summary>Copies the logits of the last forward pass to the host; <see cref="Backward"/> overwrites them with their gradient, as llm.c does.</summary>
     /// <param name="destination">(B,T,Vp); columns from V on are padding.</param>
+    /// <exception cref="InvalidOperationException">No forward pass ran, or a backward pass has overwritten its logits.</exception>
     public void GetLogits(Span<float> destination)
     {
         var acts = _acts ?? throw new InvalidOperationException("Run Forward before reading logits.");
+        if (!_hasLogits)
+        {
+            throw new InvalidOperationException("Backward has overwritten the logits with their gradient; read them before Backward.");
+        }
+
         if (destination.Length != acts.Logits.Length)
         {
             throw new ArgumentException($"Expected {acts.Logits.Length} elements (B*T*Vp).", nameof(destination));
         }
 
-        Backend.Download(acts.Logits.View, destination);
+        Backend.Download(acts.Logits, destination);
+    }
+
+    /// <summary>
+    /// The memory of the activations a forward pass keeps and of the activation gradients a backward pass uses, for a
+    /// batch shape, without allocating them.
+    /// </summary>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="batchSize">B.</param>
+    /// <param name="sequenceLength">T.</param>
+    /// <returns>The bytes of each.</returns>
+    public static ActivationMemory MeasureActivations(Gpt2Config config, int batchSize, int sequenceLength)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
+        using var acts = new Activations(null, config, batchSize, sequenceLength, ElementType.Float32);
+        using var grads = new ActivationGradients(null, config, batchSize, sequenceLength, ElementType.Float32);
+        return new ActivationMemory(acts.Bytes, grads.Bytes);
     }
 
     /// <inheritdoc/>
@@ -146,11 +168,9 @@ public sealed partial class Gpt2Model : IDisposable
 
         _disposed = true;
         _acts?.Dispose();
-        _gradActs?.Dispose();
+        _grads?.Dispose();
         _parameters.Dispose();
         _gradients.Dispose();
-        _tokens?.Dispose();
-        _targets?.Dispose();
     }
 
     private void CheckLength(int length, string name)

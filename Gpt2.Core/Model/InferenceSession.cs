@@ -9,10 +9,13 @@ namespace Gpt2.Model;
 public sealed class InferenceSession : IDisposable
 {
     private readonly Gpt2Model _model;
-    private readonly IComputeBackend _be;
-    private readonly DeviceBuffer<float> _qkvCache; // (L, maxLength, 3C)
-    private readonly DeviceBuffer<float> _x, _x2, _ln, _atty, _attProj, _fch, _gelu, _fcProj, _stats, _logits;
-    private readonly DeviceBuffer<int> _token;
+    private readonly ComputeBackend _be;
+    private readonly TensorAllocator _allocator;
+    private readonly DeviceTensor _qkvCache;   // (L, maxLength, 3C)
+    private readonly DeviceTensor _token;      // (1,1) int32
+    private readonly DeviceTensor _x;          // (1,1,C), the residual stream
+    private readonly BlockActivations _block;  // one position's, shared by every block
+    private readonly DeviceTensor _lnf, _lnfMean, _lnfRstd, _logits;
     private readonly float[] _hostLogits;
     private readonly int[] _hostToken = new int[1];
 
@@ -29,18 +32,17 @@ public sealed class InferenceSession : IDisposable
         MaxLength = maxLength;
         var c = model.Config;
         int C = c.ChannelCount;
-        _qkvCache = _be.Allocate<float>((long)c.LayerCount * maxLength * 3 * C);
-        _x = _be.Allocate<float>(C);
-        _x2 = _be.Allocate<float>(C);
-        _ln = _be.Allocate<float>(C);
-        _atty = _be.Allocate<float>(C);
-        _attProj = _be.Allocate<float>(C);
-        _fch = _be.Allocate<float>(4 * C);
-        _gelu = _be.Allocate<float>(4 * C);
-        _fcProj = _be.Allocate<float>(C);
-        _stats = _be.Allocate<float>(2);
-        _logits = _be.Allocate<float>(c.PaddedVocabularySize);
-        _token = _be.Allocate<int>(1);
+        var type = model.Layout.ElementType;
+        _allocator = new TensorAllocator(_be);
+        _qkvCache = _allocator.New([c.LayerCount, maxLength, 3 * C], type);
+        _token = _allocator.New([1, 1], ElementType.Int32);
+        _x = _allocator.New([1, 1, C], type);
+        // the block's output overwrites its input: the stream stays in _x
+        _block = BlockActivations.Create(_allocator.New, 1, 1, C, c.HeadCount, type) with { Residual3 = _x };
+        _lnf = _allocator.New([1, 1, C], type);
+        _lnfMean = _allocator.New([1, 1], ElementType.Float32);
+        _lnfRstd = _allocator.New([1, 1], ElementType.Float32);
+        _logits = _allocator.New([1, 1, c.PaddedVocabularySize], type);
         _hostLogits = new float[c.PaddedVocabularySize];
     }
 
@@ -67,42 +69,26 @@ public sealed class InferenceSession : IDisposable
             throw new InvalidOperationException($"The session holds at most {MaxLength} tokens; call Reset.");
         }
 
-        int C = c.ChannelCount, pos = Length;
+        int pos = Length, heads = c.HeadCount;
         var p = _model.Parameters;
         _hostToken[0] = token;
-        _be.Upload<int>(_hostToken, _token.View);
-        _be.EncoderForward(_token.View, p.TokenEmbedding, p.PositionEmbedding.Slice((long)pos * C, C), _x.View, 1, 1, C);
-        var mean = _stats.Slice(0, 1);
-        var rstd = _stats.Slice(1, 1);
+        _be.Upload<int>(_hostToken, _token);
+        _be.EncoderForward(_token, p.TokenEmbedding, p.PositionEmbedding.Slice(pos, 1), _x);
         for (int l = 0; l < c.LayerCount; l++)
         {
-            var w = p.Layer(l);
-            var cache = _qkvCache.Slice((long)l * MaxLength * 3 * C, (long)MaxLength * 3 * C);
-            _be.LayerNormForward(_x.View, w.Ln1Weight, w.Ln1Bias, _ln.View, mean, rstd, 1, C);
-            _be.MatmulForward(_ln.View, w.QkvWeight, w.QkvBias, cache.Slice((long)pos * 3 * C, 3 * C), 1, C, 3 * C);
-            _be.AttentionDecode(cache.Slice(0, (pos + 1L) * 3 * C), _atty.View, pos, C, c.HeadCount);
-            _be.MatmulForward(_atty.View, w.AttentionProjectionWeight, w.AttentionProjectionBias, _attProj.View, 1, C, C);
-            _be.ResidualForward(_x.View, _attProj.View, _x2.View, C);
-            _be.LayerNormForward(_x2.View, w.Ln2Weight, w.Ln2Bias, _ln.View, mean, rstd, 1, C);
-            _be.MatmulForward(_ln.View, w.FcWeight, w.FcBias, _fch.View, 1, C, 4 * C);
-            _be.GeluForward(_fch.View, _gelu.View, 4 * C);
-            _be.MatmulForward(_gelu.View, w.FcProjectionWeight, w.FcProjectionBias, _fcProj.View, 1, 4 * C, C);
-            _be.ResidualForward(_x2.View, _fcProj.View, _x.View, C);
+            // this position's qkv goes into the cache, and its query attends to every cached position
+            var cache = _qkvCache[l];
+            var block = _block with { Qkv = cache.Slice(pos, 1).Reshape(_block.Qkv.Shape) };
+            TransformerBlock.Forward(_be, p, l, _x, block, a => _be.AttentionDecode(cache.Slice(0, pos + 1), a.Atty, heads));
         }
 
-        _be.LayerNormForward(_x.View, p.LnfWeight, p.LnfBias, _ln.View, mean, rstd, 1, C);
-        _be.MatmulForward(_ln.View, p.TokenEmbedding, null, _logits.View, 1, C, c.PaddedVocabularySize);
-        _be.Download(_logits.View, _hostLogits);
+        _be.LayerNormForward(_x, p.LnfWeight, p.LnfBias, _lnf, _lnfMean, _lnfRstd);
+        _be.MatmulForward(_lnf, p.TokenEmbedding, null, _logits);
+        _be.Download(_logits, _hostLogits);
         Length++;
         return _hostLogits.AsSpan(0, c.VocabularySize);
     }
 
     /// <inheritdoc/>
-    public void Dispose()
-    {
-        foreach (var b in new IDisposable[] { _qkvCache, _x, _x2, _ln, _atty, _attProj, _fch, _gelu, _fcProj, _stats, _logits, _token })
-        {
-            b.Dispose();
-        }
-    }
+    public void Dispose() => _allocator.Dispose();
 }

@@ -2,115 +2,46 @@ using Gpt2.Backends;
 
 namespace Gpt2.Model;
 
-/// <summary>Named views into a flat buffer laid out as <see cref="ParameterLayout"/> (parameters, gradients or moments).</summary>
-public sealed class ParameterViews
+/// <summary>
+/// Views into a flat buffer laid out as a <see cref="ParameterLayout"/> (parameters, gradients or moments), one per
+/// row, with the row's shape: <c>views.QkvWeight</c> is (L, 3C, C) and <c>views.QkvWeight[l]</c> layer l's (3C, C).
+/// </summary>
+public sealed class ParameterViews : ParameterTable<DeviceTensor>
 {
-    private readonly DeviceBuffer<float> _buffer;
-
     /// <summary>Wraps a buffer.</summary>
     /// <param name="layout">The layout.</param>
-    /// <param name="buffer">A buffer of <see cref="ParameterLayout.Count"/> elements.</param>
-    public ParameterViews(ParameterLayout layout, DeviceBuffer<float> buffer)
+    /// <param name="buffer">A buffer of <see cref="ParameterTable{T}.Count"/> elements of the layout's element type.</param>
+    public ParameterViews(ParameterLayout layout, DeviceBuffer buffer)
+        : base(Checked(layout, buffer).Config, layout.ElementType, row => buffer.Tensor.View(row.Offset, row.Shape))
     {
-        ArgumentNullException.ThrowIfNull(layout);
-        ArgumentNullException.ThrowIfNull(buffer);
-        if (buffer.Length != layout.Count)
-        {
-            throw new ArgumentException($"Expected a buffer of {layout.Count} elements, got {buffer.Length}.", nameof(buffer));
-        }
-
         Layout = layout;
-        _buffer = buffer;
+        All = buffer.Tensor.View(0, [checked((int)layout.Count)]);
     }
 
     /// <summary>The layout.</summary>
     public ParameterLayout Layout { get; }
 
-    /// <summary>The whole buffer.</summary>
-    public DeviceView<float> All => _buffer.View;
+    /// <summary>The whole buffer, as a vector of <see cref="ParameterTable{T}.Count"/> elements.</summary>
+    public DeviceTensor All { get; }
 
-    /// <summary>wte (Vp,C).</summary>
-    public DeviceView<float> TokenEmbedding => Of(Layout.TokenEmbedding);
-
-    /// <summary>wpe (maxT,C).</summary>
-    public DeviceView<float> PositionEmbedding => Of(Layout.PositionEmbedding);
-
-    /// <summary>lnfw (C).</summary>
-    public DeviceView<float> LnfWeight => Of(Layout.LnfWeight);
-
-    /// <summary>lnfb (C).</summary>
-    public DeviceView<float> LnfBias => Of(Layout.LnfBias);
-
-    /// <summary>The view of a whole tensor.</summary>
-    /// <param name="tensor">A tensor of this layout.</param>
+    /// <summary>The view of a row of the layout.</summary>
+    /// <param name="tensor">A row of this layout.</param>
     /// <returns>The view.</returns>
-    public DeviceView<float> Of(ParameterTensor tensor)
+    public DeviceTensor Of(ParameterTensor tensor)
     {
         ArgumentNullException.ThrowIfNull(tensor);
-        return _buffer.Slice(tensor.Offset, tensor.Length);
+        return All.View(tensor.Offset, tensor.Shape);
     }
 
-    /// <summary>The views of one transformer block.</summary>
-    /// <param name="layer">Block index in [0, L).</param>
-    /// <returns>The block's views.</returns>
-    public LayerViews Layer(int layer)
+    private static ParameterLayout Checked(ParameterLayout layout, DeviceBuffer buffer)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(layer);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(layer, Layout.Config.LayerCount);
-        return new LayerViews(this, layer);
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(buffer);
+        if (buffer.Length != layout.Count || buffer.ElementType != layout.ElementType)
+        {
+            throw new ArgumentException($"Expected a buffer of {layout.Count} {layout.ElementType.ShortName()} elements, got {buffer.Length} {buffer.ElementType.ShortName()}.", nameof(buffer));
+        }
+
+        return layout;
     }
-
-    internal DeviceView<float> OfLayer(ParameterTensor tensor, int layer) =>
-        _buffer.Slice(tensor.Offset + layer * tensor.LayerLength, tensor.LayerLength);
-}
-
-/// <summary>The views of one transformer block's tensors.</summary>
-public readonly struct LayerViews
-{
-    private readonly ParameterViews _views;
-    private readonly int _layer;
-
-    internal LayerViews(ParameterViews views, int layer)
-    {
-        _views = views;
-        _layer = layer;
-    }
-
-    private ParameterLayout L => _views.Layout;
-
-    /// <summary>ln1w (C).</summary>
-    public DeviceView<float> Ln1Weight => _views.OfLayer(L.Ln1Weight, _layer);
-
-    /// <summary>ln1b (C).</summary>
-    public DeviceView<float> Ln1Bias => _views.OfLayer(L.Ln1Bias, _layer);
-
-    /// <summary>qkvw (3C,C).</summary>
-    public DeviceView<float> QkvWeight => _views.OfLayer(L.QkvWeight, _layer);
-
-    /// <summary>qkvb (3C).</summary>
-    public DeviceView<float> QkvBias => _views.OfLayer(L.QkvBias, _layer);
-
-    /// <summary>attprojw (C,C).</summary>
-    public DeviceView<float> AttentionProjectionWeight => _views.OfLayer(L.AttentionProjectionWeight, _layer);
-
-    /// <summary>attprojb (C).</summary>
-    public DeviceView<float> AttentionProjectionBias => _views.OfLayer(L.AttentionProjectionBias, _layer);
-
-    /// <summary>ln2w (C).</summary>
-    public DeviceView<float> Ln2Weight => _views.OfLayer(L.Ln2Weight, _layer);
-
-    /// <summary>ln2b (C).</summary>
-    public DeviceView<float> Ln2Bias => _views.OfLayer(L.Ln2Bias, _layer);
-
-    /// <summary>fcw (4C,C).</summary>
-    public DeviceView<float> FcWeight => _views.OfLayer(L.FcWeight, _layer);
-
-    /// <summary>fcb (4C).</summary>
-    public DeviceView<float> FcBias => _views.OfLayer(L.FcBias, _layer);
-
-    /// <summary>fcprojw (C,4C).</summary>
-    public DeviceView<float> FcProjectionWeight => _views.OfLayer(L.FcProjectionWeight, _layer);
-
-    /// <summary>fcprojb (C).</summary>
-    public DeviceView<float> FcProjectionBias => _views.OfLayer(L.FcProjectionBias, _layer);
 }

@@ -10,9 +10,9 @@ namespace Gpt2.Optimization;
 public sealed class AdamW : IDisposable
 {
     private readonly Gpt2Model _model;
-    private readonly DeviceBuffer<float> _m;
-    private readonly DeviceBuffer<float> _v;
-    private readonly DeviceBuffer<float> _norm;
+    private readonly DeviceBuffer _m;
+    private readonly DeviceBuffer _v;
+    private readonly DeviceBuffer _norm;
     private int _stepCount;
 
     /// <summary>Creates the optimizer and its zeroed moments on the model's backend.</summary>
@@ -47,9 +47,10 @@ public sealed class AdamW : IDisposable
         Options = options;
         ShardOffset = shardOffset;
         ShardLength = shardLength;
-        _m = model.Backend.Allocate<float>(shardLength);
-        _v = model.Backend.Allocate<float>(shardLength);
-        _norm = model.Backend.Allocate<float>(1);
+        // the moments are fp32 whatever the parameters' type, as in llm.c
+        _m = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
+        _v = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
+        _norm = model.Backend.Allocate(ElementType.Float32, [1]);
     }
 
     /// <summary>The hyperparameters.</summary>
@@ -73,10 +74,10 @@ public sealed class AdamW : IDisposable
     public long ShardLength { get; }
 
     /// <summary>First moments m of the parameters [<see cref="ShardOffset"/>, + <see cref="ShardLength"/>), in parameter layout.</summary>
-    public DeviceBuffer<float> FirstMoment => _m;
+    public DeviceTensor FirstMoment => _m.Tensor;
 
     /// <summary>Second moments v of the same range, in parameter layout.</summary>
-    public DeviceBuffer<float> SecondMoment => _v;
+    public DeviceTensor SecondMoment => _v.Tensor;
 
     /// <summary>Computes the L2 norm of the gradients of this optimizer's parameters (all of them unless sharded).</summary>
     /// <returns>The norm.</returns>
@@ -87,9 +88,9 @@ public sealed class AdamW : IDisposable
     public float SumOfSquaredGradients()
     {
         var be = _model.Backend;
-        be.SumOfSquares(_model.Gradients.All.Slice(ShardOffset, ShardLength), _norm.View);
+        be.SumOfSquares(Range(_model.Gradients.All, ShardOffset, ShardLength), _norm.Tensor);
         Span<float> sum = stackalloc float[1];
-        be.Download(_norm.View, sum);
+        be.Download(_norm.Tensor, sum);
         return sum[0];
     }
 
@@ -120,7 +121,7 @@ public sealed class AdamW : IDisposable
         long lo = ShardOffset, hi = ShardOffset + ShardLength;
         if (o.WeightDecayMode == WeightDecayMode.AllParameters || o.WeightDecay == 0f)
         {
-            be.AdamWUpdate(_model.Gradients.All.Slice(lo, ShardLength), _model.Parameters.All.Slice(lo, ShardLength), _m.View, _v.View, step);
+            be.AdamWUpdate(Range(_model.Gradients.All, lo, ShardLength), Range(_model.Parameters.All, lo, ShardLength), _m.Tensor, _v.Tensor, step);
             return norm;
         }
 
@@ -133,8 +134,8 @@ public sealed class AdamW : IDisposable
             }
 
             var tensorStep = step with { WeightDecay = tensor.IsMatrix ? o.WeightDecay : 0f };
-            be.AdamWUpdate(_model.Gradients.All.Slice(start, end - start), _model.Parameters.All.Slice(start, end - start),
-                _m.Slice(start - lo, end - start), _v.Slice(start - lo, end - start), tensorStep);
+            be.AdamWUpdate(Range(_model.Gradients.All, start, end - start), Range(_model.Parameters.All, start, end - start),
+                Range(_m.Tensor, start - lo, end - start), Range(_v.Tensor, start - lo, end - start), tensorStep);
         }
 
         return norm;
@@ -147,4 +148,6 @@ public sealed class AdamW : IDisposable
         _v.Dispose();
         _norm.Dispose();
     }
+
+    private static DeviceTensor Range(DeviceTensor vector, long offset, long length) => vector.View(offset, [checked((int)length)]);
 }

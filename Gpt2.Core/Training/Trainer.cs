@@ -30,7 +30,7 @@ public sealed class Trainer : IDisposable
     private int _restoredStep = -1;
     private float? _lastValidationLoss;
 
-    /// <summary>Creates a trainer; the loaders' B and T must match the options.</summary>
+    /// <summary>Creates a trainer; B and T are the training loader's.</summary>
     /// <param name="model">The model, trained in place.</param>
     /// <param name="train">Training batches.</param>
     /// <param name="validation">Validation batches, or null.</param>
@@ -85,12 +85,7 @@ public sealed class Trainer : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ZeroStage, "ZeroStage must be 0 (plain data parallel) or 1 (sharded optimizer state).");
         }
-        int bt = options.BatchSize * options.SequenceLength;
-        if (train.BatchSize != options.BatchSize || train.SequenceLength != options.SequenceLength)
-        {
-            throw new ArgumentException("The training loader's B and T differ from the options.", nameof(train));
-        }
-
+        int bt = train.BatchSize * train.SequenceLength;
         int total = options.TotalBatchTokens == 0 ? bt * train.WorldSize : options.TotalBatchTokens;
         if (total % (bt * train.WorldSize) != 0)
         {
@@ -152,52 +147,56 @@ public sealed class Trainer : IDisposable
         _restoredStep = state.Step;
     }
 
-    /// <summary>Restores the newest complete checkpoint in a folder (see <see cref="FindLatestCheckpoint"/>), if there is one.</summary>
+    /// <summary>Restores the newest complete checkpoint in a folder (see <see cref="CheckpointFolder.FindLatest"/>), if there is one.</summary>
     /// <param name="directory">The folder, usually <see cref="TrainerOptions.OutputDirectory"/>.</param>
     /// <returns>True when a checkpoint was restored; <see cref="Step"/> then says where the run continues.</returns>
     /// <exception cref="Formats.FileFormatException">The checkpoint is malformed or of another model shape.</exception>
     public bool TryRestoreLatest(string directory)
     {
-        if (FindLatestCheckpoint(directory) is not { } checkpoint)
+        if (new CheckpointFolder(directory).FindLatest() is not { } checkpoint)
         {
             return false;
         }
 
-        Restore(checkpoint.Model, TrainingState.Read(checkpoint.State, _model.Layout.Count));
+        Restore(checkpoint.ModelPath, TrainingState.Read(checkpoint.StatePath, _model.Layout.Count));
         return true;
     }
 
     /// <summary>Runs until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled.</summary>
-    /// <param name="cancellation">
+    /// <param name="cancellationToken">
     /// Stops the run between steps; with <see cref="TrainerOptions.CheckpointOnCancel"/> and an output folder, a
     /// checkpoint of the last completed step is written first.
     /// </param>
     /// <returns>What the run did.</returns>
-    public TrainingSummary Run(CancellationToken cancellation = default) => Run(null, cancellation);
+    public TrainingSummary Run(CancellationToken cancellationToken = default) => Run(null, cancellationToken);
 
     /// <summary>Runs on the thread pool until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled.</summary>
     /// <param name="progress">Receives a report after every step (as <see cref="StepCompleted"/>).</param>
-    /// <param name="cancellation">
+    /// <param name="cancellationToken">
     /// Stops the run between steps; with <see cref="TrainerOptions.CheckpointOnCancel"/> and an output folder, a
     /// checkpoint of the last completed step is written first. The task then completes normally, with
     /// <see cref="TrainingSummary.Cancelled"/> set.
     /// </param>
     /// <returns>What the run did.</returns>
-    public Task<TrainingSummary> RunAsync(IProgress<TrainStepReport>? progress = null, CancellationToken cancellation = default) =>
-        Task.Run(() => Run(progress, cancellation), CancellationToken.None);
+    public Task<TrainingSummary> RunAsync(IProgress<TrainStepReport>? progress = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Run(progress, cancellationToken), CancellationToken.None);
 
-    /// <summary>Runs until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled.</summary>
+    /// <summary>
+    /// Runs until <see cref="TrainerOptions.MaxSteps"/> steps are done or the token is cancelled. As llm.c's main:
+    /// at every step, on their schedules (and at the end), a validation loss, a sample and a checkpoint; then the
+    /// step and one log line.
+    /// </summary>
     /// <param name="progress">Receives a report after every step (as <see cref="StepCompleted"/>).</param>
-    /// <param name="cancellation">Stops the run between steps (see <see cref="Run(CancellationToken)"/>).</param>
+    /// <param name="cancellationToken">Stops the run between steps (see <see cref="Run(CancellationToken)"/>).</param>
     /// <returns>What the run did.</returns>
-    public TrainingSummary Run(IProgress<TrainStepReport>? progress, CancellationToken cancellation = default)
+    public TrainingSummary Run(IProgress<TrainStepReport>? progress, CancellationToken cancellationToken = default)
     {
-        int b = _o.BatchSize, t = _o.SequenceLength;
         var wall = Stopwatch.StartNew();
         int firstStep = Step;
         float? lastLoss = null;
-        string? checkpoint = null;
-        using var log = _o.OutputDirectory is null || _comm.Rank != 0 ? null : OpenLog();
+        Checkpoint? checkpoint = null;
+        bool cancelled = false;
+        using var log = OpenLog();
         if (_o.OverfitSingleBatch)
         {
             _train.NextBatch();
@@ -205,74 +204,42 @@ public sealed class Trainer : IDisposable
 
         while (true)
         {
-            // every process stops at the same step, or the others would wait in the next collective
-            bool cancelled = Step < _o.MaxSteps && _dp.Sum(cancellation.IsCancellationRequested ? 1f : 0f) > 0f;
-            bool last = Step >= _o.MaxSteps || cancelled;
-            bool resumedHere = Step == _restoredStep; // this step's evaluation, sample and checkpoint happened before the checkpoint was written
-            if (_validation is not null && !resumedHere && !cancelled && (Due(_o.ValidationEvery) || last))
+            bool last = Step >= _o.MaxSteps || (cancelled = StopRequested(cancellationToken));
+            // a restored step had its evaluation, sample and checkpoint before the checkpoint was written
+            if (Step != _restoredStep)
             {
-                float val = Validate();
-                _lastValidationLoss = val;
-                log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{val:F4}"));
-                Validated?.Invoke(new ValidationReport(Step, val));
-            }
-
-            if (_o.SampleTokens > 0 && _comm.Rank == 0 && !resumedHere && !cancelled && (Due(_o.SampleEvery) || last))
-            {
-                string sample = Generate(_o.SampleTokens); // drawn even when nobody listens: the sampler's state is part of a checkpoint
-                Sampled?.Invoke(new SampleReport(Step, sample));
-            }
-
-            if (_o.OutputDirectory is not null && Step > 0 && !resumedHere && (!cancelled || _o.CheckpointOnCancel)
-                && (last || (_o.CheckpointEvery > 0 && Step % _o.CheckpointEvery == 0)))
-            {
-                checkpoint = Checkpoint(_o.OutputDirectory);
-                if (_comm.Rank == 0)
+                if (_validation is not null && !cancelled && (Due(_o.ValidationEvery) || last))
                 {
-                    Checkpointed?.Invoke(checkpoint);
+                    Evaluate(log);
+                }
+
+                if (_o.SampleTokens > 0 && _comm.Rank == 0 && !cancelled && (Due(_o.SampleEvery) || last))
+                {
+                    // drawn even when nobody listens: the sampler's state is part of a checkpoint
+                    Sampled?.Invoke(new SampleReport(Step, Generate(_o.SampleTokens)));
+                }
+
+                if (_o.OutputDirectory is not null && Step > 0 && (!cancelled || _o.CheckpointOnCancel) && (last || Due(_o.CheckpointEvery)))
+                {
+                    checkpoint = SaveCheckpoint(_o.OutputDirectory);
                 }
             }
 
             if (last)
             {
-                int steps = Step - firstStep;
-                return new TrainingSummary(Step, steps, (long)steps * _accumulation * b * t, lastLoss, _lastValidationLoss, cancelled, checkpoint, wall.Elapsed);
+                break;
             }
 
-            // ---- training step ----
-            var clock = Stopwatch.StartNew();
-            _model.ZeroGrad();
-            double loss = 0;
-            for (int micro = 0; micro < _accumulation; micro++)
-            {
-                if (!_o.OverfitSingleBatch)
-                {
-                    _train.NextBatch();
-                }
-
-                loss += _model.Forward(_train.Inputs, _train.Targets, b, t);
-                _model.Backward(1f / (_accumulation * _comm.Size)); // summed over processes below: the mean
-            }
-
-            long communication = Stopwatch.GetTimestamp();
-            _dp.ReduceGradients();
-            double communicationMs = Stopwatch.GetElapsedTime(communication).TotalMilliseconds;
-            float lr = _o.Schedule.At(Step);
-            float norm = _adamw.Step(lr, _o.Optimizer.MaxGradientNorm is null ? null : _dp.GradientNorm(_adamw));
-            communication = Stopwatch.GetTimestamp();
-            _dp.GatherParameters();
-            float mean = _dp.Sum((float)loss) / (_accumulation * _comm.Size);
-            _model.Backend.Synchronize();
-            communicationMs += Stopwatch.GetElapsedTime(communication).TotalMilliseconds;
-            double ms = clock.Elapsed.TotalMilliseconds;
-            lastLoss = mean;
-            log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{mean:F4}"));
-            var report = new TrainStepReport(Step, _o.MaxSteps, mean, _lastValidationLoss, lr, norm, ms, (double)_accumulation * b * t * _comm.Size / (ms / 1000),
-                communicationMs);
+            var report = TimedStep();
+            lastLoss = report.Loss;
+            log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{report.Loss:F4}"));
             StepCompleted?.Invoke(report);
             progress?.Report(report);
             Step++;
         }
+
+        int steps = Step - firstStep;
+        return new TrainingSummary(Step, steps, (long)steps * TokensPerStep, lastLoss, _lastValidationLoss, cancelled, checkpoint?.ModelPath, wall.Elapsed);
     }
 
     /// <summary>
@@ -311,55 +278,93 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>
-    /// Writes model_STEP.bin and state_STEP.bin (8-digit step) into a folder, atomically. In a data-parallel job every
-    /// process calls it (sharded moments are gathered) and rank 0 writes.
+    /// Writes model_STEP.bin and state_STEP.bin (8-digit step) into a folder, atomically (see <see cref="CheckpointFolder"/>).
+    /// In a data-parallel job every process calls it (sharded moments are gathered) and rank 0 writes.
     /// </summary>
     /// <param name="directory">The folder.</param>
     /// <returns>The model file's path.</returns>
-    public string Checkpoint(string directory)
-    {
-        string model = Path.Combine(directory, $"model_{Step:D8}.bin");
-        var m = _dp.GatherMoments(_adamw.FirstMoment);
-        var v = _dp.GatherMoments(_adamw.SecondMoment);
-        if (_comm.Rank != 0)
-        {
-            return model;
-        }
-
-        // the state first: a model file without its state is never taken for a complete checkpoint
-        new TrainingState(Step, _adamw.StepCount, _train.Position, _sampler.State, m, v).Write(Path.Combine(directory, $"state_{Step:D8}.bin"));
-        _model.Save(model);
-        return model;
-    }
-
-    /// <summary>The newest complete checkpoint in a folder (both files present), or null.</summary>
-    /// <param name="directory">The folder.</param>
-    /// <returns>The model and state paths.</returns>
-    public static (string Model, string State)? FindLatestCheckpoint(string directory)
-    {
-        if (!Directory.Exists(directory))
-        {
-            return null;
-        }
-
-        return Directory.GetFiles(directory, "state_*.bin")
-            .Select(s => (Model: Path.Combine(directory, "model_" + Path.GetFileName(s)["state_".Length..]), State: s))
-            .Where(p => File.Exists(p.Model))
-            .OrderBy(p => p.State, StringComparer.Ordinal)
-            .Select(p => ((string, string)?)p)
-            .LastOrDefault();
-    }
+    public string Checkpoint(string directory) => SaveCheckpoint(directory).ModelPath;
 
     /// <inheritdoc/>
     public void Dispose() => _adamw.Dispose();
 
     private bool Due(int every) => every > 0 && Step % every == 0;
 
-    private StreamWriter OpenLog()
+    private int TokensPerStep => _accumulation * _train.BatchSize * _train.SequenceLength;
+
+    /// <summary>Every process stops at the same step, or the others would wait in the next collective.</summary>
+    private bool StopRequested(CancellationToken cancellationToken) => _dp.Sum(cancellationToken.IsCancellationRequested ? 1f : 0f) > 0f;
+
+    /// <summary>
+    /// One optimizer step: gradients accumulated over the micro-batches (each process's loss scaled so that the sum
+    /// over processes is the mean), summed over processes, clipped by the global norm, AdamW.
+    /// </summary>
+    private (float Loss, float LearningRate, float GradientNorm) TrainStep()
     {
-        Directory.CreateDirectory(_o.OutputDirectory!);
-        string path = Path.Combine(_o.OutputDirectory!, "main.log");
-        var writer = new StreamWriter(path, append: Step > 0) { AutoFlush = true };
-        return writer;
+        _model.ZeroGrad();
+        double loss = 0;
+        for (int micro = 0; micro < _accumulation; micro++)
+        {
+            if (!_o.OverfitSingleBatch)
+            {
+                _train.NextBatch();
+            }
+
+            loss += _model.Forward(_train.Inputs, _train.Targets, _train.BatchSize, _train.SequenceLength);
+            _model.Backward(1f / (_accumulation * _comm.Size));
+        }
+
+        _dp.ReduceGradients();
+        float lr = _o.Schedule.At(Step);
+        float norm = _adamw.Step(lr, _o.Optimizer.MaxGradientNorm is null ? null : _dp.GradientNorm(_adamw));
+        _dp.GatherParameters();
+        return (_dp.Sum((float)loss) / (_accumulation * _comm.Size), lr, norm);
+    }
+
+    /// <summary>The step with its wall time and the time the host spent in collectives.</summary>
+    private TrainStepReport TimedStep()
+    {
+        long start = Stopwatch.GetTimestamp();
+        var communication = _dp.CommunicationTime;
+        var (loss, lr, norm) = TrainStep();
+        _model.Backend.Synchronize();
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        double communicationMs = (_dp.CommunicationTime - communication).TotalMilliseconds;
+        return new TrainStepReport(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, (double)TokensPerStep * _comm.Size / (ms / 1000), communicationMs);
+    }
+
+    private void Evaluate(StreamWriter? log)
+    {
+        float loss = Validate();
+        _lastValidationLoss = loss;
+        log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{loss:F4}"));
+        Validated?.Invoke(new ValidationReport(Step, loss));
+    }
+
+    private Checkpoint SaveCheckpoint(string directory)
+    {
+        var folder = new CheckpointFolder(directory);
+        var m = _dp.GatherMoments(_adamw.FirstMoment);
+        var v = _dp.GatherMoments(_adamw.SecondMoment);
+        if (_comm.Rank != 0)
+        {
+            return folder.At(Step);
+        }
+
+        var checkpoint = folder.Write(_model, new TrainingState(Step, _adamw.StepCount, _train.Position, _sampler.State, m, v));
+        Checkpointed?.Invoke(checkpoint.ModelPath);
+        return checkpoint;
+    }
+
+    /// <summary>main.log in the output folder, on rank 0; appended to when the run continues a checkpoint.</summary>
+    private StreamWriter? OpenLog()
+    {
+        if (_o.OutputDirectory is null || _comm.Rank != 0)
+        {
+            return null;
+        }
+
+        Directory.CreateDirectory(_o.OutputDirectory);
+        return new StreamWriter(Path.Combine(_o.OutputDirectory, "main.log"), append: Step > 0) { AutoFlush = true };
     }
 }

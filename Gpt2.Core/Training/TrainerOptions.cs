@@ -5,13 +5,7 @@ namespace Gpt2.Training;
 /// <summary>How a <see cref="Trainer"/> runs; the comments name the matching llm.c flag.</summary>
 public sealed record TrainerOptions
 {
-    /// <summary>Micro-batch size B (-b).</summary>
-    public int BatchSize { get; init; } = 4;
-
-    /// <summary>Sequence length T (-t).</summary>
-    public int SequenceLength { get; init; } = 64;
-
-    /// <summary>Tokens per optimizer step (-d); a multiple of B·T, which sets gradient accumulation. 0 means B·T.</summary>
+    /// <summary>Tokens per optimizer step (-d); a multiple of B·T (the training loader's micro-batch), which sets gradient accumulation. 0 means B·T.</summary>
     public int TotalBatchTokens { get; init; }
 
     /// <summary>Optimizer steps (-x).</summary>

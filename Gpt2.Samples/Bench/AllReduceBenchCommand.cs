@@ -33,10 +33,10 @@ internal static class AllReduceBenchCommand
             using var be = parse.GetValue(collectives) == "nccl" ? CudaBackend() : null;
             using var device = be is null ? null : Collectives.Create("nccl", be, comm);
             var data = new float[n];
-            using var buffer = be?.Allocate<float>(n);
+            using var buffer = be?.Allocate(ElementType.Float32, [n]);
             Action allReduce = device is null ? () => comm.AllReduceSum(data) : () =>
             {
-                device.AllReduceSum(buffer!.View);
+                device.AllReduceSum(buffer!.Tensor);
                 be!.Synchronize();
             };
 
@@ -44,9 +44,9 @@ internal static class AllReduceBenchCommand
             data.AsSpan().Fill(comm.Rank + 1);
             if (be is not null)
             {
-                be.Upload<float>(data, buffer!.View);
+                be.Upload<float>(data, buffer!.Tensor);
                 allReduce();
-                be.Download(buffer!.View, data);
+                be.Download(buffer!.Tensor, data);
             }
             else
             {
@@ -88,7 +88,7 @@ internal static class AllReduceBenchCommand
         return command;
     }
 
-    private static IComputeBackend CudaBackend()
+    private static ComputeBackend CudaBackend()
     {
         try
         {

@@ -48,22 +48,26 @@ internal static class BenchCommand
         var source = ModelSource.Resolve(modelArg, t);
         var config = source.Config;
 
-        var device = Cli.Backends.Create(backendName, threads, matmul);
-        using var be = profile ? new TimedBackend(device) : device;
+        using var be = Cli.Backends.Create(backendName, threads, matmul);
+        var profiled = profile ? new OpProfile() : null;
+        be.Observer = profiled;
         using var gpt = source.Create(be, seed: 42);
         using var adamw = new AdamW(gpt, new AdamWOptions { WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f });
         var rng = new Random(1337);
         int[] inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         int[] targets = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         double flopsPerStep = FlopsPerToken(config, t) * b * t;
+        var activations = Gpt2Model.MeasureActivations(config, b, t);
         output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"activations {activations.ActivationBytes / (1024.0 * 1024):F1} MiB, activation gradients {activations.GradientBytes / (1024.0 * 1024):F1} MiB"));
 
         var times = new List<double>();
         for (int step = 0; step < warmup + steps; step++)
         {
-            if (step == warmup && be is TimedBackend tb)
+            if (step == warmup)
             {
-                tb.Reset();
+                profiled?.Reset();
             }
 
             var clock = Stopwatch.StartNew();
@@ -85,13 +89,13 @@ internal static class BenchCommand
 
         times.Sort();
         double median = times.Count % 2 == 1 ? times[times.Count / 2] : (times[times.Count / 2 - 1] + times[times.Count / 2]) / 2;
-        string memory = device is IlgpuBackend { IsCuda: true } g && g.DeviceMemoryUsed() is long used
+        string memory = be is IlgpuBackend { IsCuda: true } g && g.DeviceMemoryUsed() is long used
             ? string.Create(CultureInfo.InvariantCulture, $", device memory in use {used / (1024.0 * 1024 * 1024):F2} GiB")
             : string.Create(CultureInfo.InvariantCulture, $", process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median {median:F1} ms/step (min {times[0]:F1}, max {times[^1]:F1}, {times.Count} steps), {b * t / (median / 1000):F0} tokens/s, " +
             $"{flopsPerStep / (median / 1000) / 1e12:F2} model TFLOP/s{memory}"));
-        if (be is TimedBackend profiled)
+        if (profiled is not null)
         {
             double total = profiled.Times.Values.Sum(v => v.Ms);
             output.WriteLine($"per op over {steps} steps (synchronized around each op; total {total / steps:F1} ms/step):");

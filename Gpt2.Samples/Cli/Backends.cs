@@ -17,7 +17,7 @@ internal static class Backends
 
     /// <summary>Creates a backend by name; on CUDA, process <paramref name="localRank"/> of a machine takes GPU localRank mod GPUs.</summary>
     /// <exception cref="UsageException">The name is unknown, or the options do not fit the backend.</exception>
-    public static IComputeBackend Create(string name, int? threads, string matmul = "auto", int localRank = 0)
+    public static ComputeBackend Create(string name, int? threads, string matmul = "auto", int localRank = 0)
     {
         var engine = matmul switch
         {
@@ -51,7 +51,7 @@ internal static class Backends
     }
 
     /// <summary>One line naming the backend and its device.</summary>
-    public static string Describe(IComputeBackend backend) => backend switch
+    public static string Describe(ComputeBackend backend) => backend switch
     {
         CpuBackend cpu => $"cpu ({cpu.Threads} threads)",
         IlgpuBackend g => $"{g.Name} ({g.DeviceName}, matmul {g.Matmul})",

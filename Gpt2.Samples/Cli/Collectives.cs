@@ -20,7 +20,7 @@ internal static class Collectives
 
     /// <summary>The device communicator the choice asks for, or null for host memory.</summary>
     /// <exception cref="UsageException">nccl was asked for and cannot be used.</exception>
-    public static IDeviceCommunicator? Create(string name, IComputeBackend backend, ICommunicator communicator)
+    public static IDeviceCommunicator? Create(string name, ComputeBackend backend, ICommunicator communicator)
     {
         bool cuda = backend is IlgpuBackend { IsCuda: true };
         switch (name)

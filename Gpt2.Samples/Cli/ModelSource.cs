@@ -43,6 +43,6 @@ internal sealed class ModelSource
     }
 
     /// <summary>Loads the file, or creates GPT-2's random initialisation with the seed.</summary>
-    public Gpt2Model Create(IComputeBackend backend, uint seed) =>
+    public Gpt2Model Create(ComputeBackend backend, uint seed) =>
         IsFile ? Gpt2Model.Load(Argument, backend) : Gpt2Model.CreateRandom(Config, backend, seed);
 }

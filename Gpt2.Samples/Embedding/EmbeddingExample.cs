@@ -25,15 +25,15 @@ internal static class EmbeddingExample
 
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L2H2C64"), backend, seed: 42);
+        var train = new DataLoader(trainShard, batchSize: 4, sequenceLength: 64, model.Config.VocabularySize);
+        var validation = new DataLoader(valShard, batchSize: 4, sequenceLength: 64, model.Config.VocabularySize);
         var options = new TrainerOptions
         {
-            BatchSize = 4, SequenceLength = 64, MaxSteps = 40,
+            MaxSteps = 40,
             Schedule = new LearningRateSchedule(ScheduleKind.Cosine, 3e-3f, WarmupSteps: 4, TotalSteps: 40, FinalFraction: 0.1f),
             ValidationEvery = 40, ValidationBatches = 8, SampleTokens = 0,
             OutputDirectory = Path.Combine(workDirectory, "out"),
         };
-        var train = new DataLoader(trainShard, options.BatchSize, options.SequenceLength, model.Config.VocabularySize);
-        var validation = new DataLoader(valShard, options.BatchSize, options.SequenceLength, model.Config.VocabularySize);
         using var trainer = new Trainer(model, train, validation, options);
 
         float initial = float.NaN;

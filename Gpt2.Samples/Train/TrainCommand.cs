@@ -99,7 +99,7 @@ internal static class TrainCommand
 
             var options = new TrainerOptions
             {
-                BatchSize = b, SequenceLength = t, TotalBatchTokens = d, MaxSteps = x,
+                TotalBatchTokens = d, MaxSteps = x,
                 Schedule = new LearningRateSchedule(ParseSchedule(parse.GetValue(schedule)!), peak, Flags.NonNegative(parse.GetValue(warmup), "--warmup"), x, q),
                 Optimizer = new AdamWOptions
                 {
@@ -113,18 +113,18 @@ internal static class TrainCommand
                 OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed), ZeroStage = z,
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
-                new RunSettings(parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
+                new RunSettings(b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
         }));
         return command;
     }
 
-    /// <summary>The flags that pick where and how the run computes.</summary>
-    private sealed record RunSettings(string Backend, string Matmul, int? Threads, uint Seed, TimeSpan MpiTimeout, string Collectives);
+    /// <summary>The micro-batch shape and the flags that pick where and how the run computes.</summary>
+    private sealed record RunSettings(int BatchSize, int SequenceLength, string Backend, string Matmul, int? Threads, uint Seed, TimeSpan MpiTimeout, string Collectives);
 
     private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume, RunSettings settings)
     {
         // every input is read and checked before the model is built, so bad input costs nothing and writes nothing
-        var source = ModelSource.Resolve(modelArg, options.SequenceLength);
+        var source = ModelSource.Resolve(modelArg, settings.SequenceLength);
         using var comm = MpiJob.Join(settings.MpiTimeout);
         if (comm.Size == 1)
         {
@@ -159,13 +159,13 @@ internal static class TrainCommand
             comm.Barrier();
         }
 
-        var trainLoader = new DataLoader(trainPattern, options.BatchSize, options.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
-        var valLoader = new DataLoader(valPattern, options.BatchSize, options.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
-        var checkpoint = resume ? Trainer.FindLatestCheckpoint(options.OutputDirectory!) : null;
+        var trainLoader = new DataLoader(trainPattern, settings.BatchSize, settings.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
+        var valLoader = new DataLoader(valPattern, settings.BatchSize, settings.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
+        var checkpoint = resume ? new CheckpointFolder(options.OutputDirectory!).FindLatest() : null;
         TrainingState? state = null;
         if (checkpoint is { } cp)
         {
-            state = TrainingState.Read(cp.State, new ParameterLayout(config).Count);
+            state = TrainingState.Read(cp.StatePath, new ParameterLayout(config).Count);
         }
 
         using var be = Cli.Backends.Create(settings.Backend, settings.Threads, settings.Matmul, MpiJob.LocalRank);
@@ -174,8 +174,8 @@ internal static class TrainCommand
         using var trainer = new Trainer(gpt, trainLoader, valLoader, options, comm, device);
         if (checkpoint is { } c && state is not null)
         {
-            trainer.Restore(c.Model, state);
-            output.WriteLine($"resumed from {c.Model} at step {state.Step}");
+            trainer.Restore(c.ModelPath, state);
+            output.WriteLine($"resumed from {c.ModelPath} at step {state.Step}");
         }
         else if (resume)
         {
@@ -185,7 +185,7 @@ internal static class TrainCommand
         output.WriteLine($"model {source.Argument}: L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} V={config.VocabularySize}, " +
             $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
         output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader.TokenCount:N0}; " +
-            $"B={options.BatchSize} T={options.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps" +
+            $"B={settings.BatchSize} T={settings.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps" +
             (comm.Size > 1 || device is not null ? $", {(comm.Size == 1 ? "1 process" : $"{comm.Size} processes")}{(options.ZeroStage == 1 ? ", ZeRO stage 1" : "")}, collectives {device?.Name ?? "host"}" : ""));
         var plot = new LossPlot();
         trainer.StepCompleted += r => plot.AddTrain(r.Step, r.Loss);

@@ -29,11 +29,11 @@ internal sealed class Verifier
         var c = model.Config;
         int b = state.BatchSize, t = state.SequenceLength, v = c.VocabularySize, vp = c.PaddedVocabularySize;
         loss = model.Forward(state.Inputs, state.Targets, b, t);
+        var padded = new float[(long)b * t * vp];
+        model.GetLogits(padded); // before the backward, which writes the logits' gradient over them
         model.ZeroGrad();
         model.Backward();
 
-        var padded = new float[(long)b * t * vp];
-        model.GetLogits(padded);
         logits = new float[(long)b * t * v];
         for (long r = 0; r < (long)b * t; r++)
         {

@@ -17,10 +17,10 @@ public abstract class OpTests
     private const double ForwardTolerance = 2e-5;
     private const double GradientTolerance = 2e-5;
 
-    private IComputeBackend _backend = null!;
+    private ComputeBackend _backend = null!;
     private Random _rng = null!;
 
-    protected abstract IComputeBackend CreateBackend();
+    protected abstract ComputeBackend CreateBackend();
 
     [SetUp]
     public void SetUp()
@@ -37,16 +37,16 @@ public abstract class OpTests
     {
         int[] tokens = Enumerable.Range(0, Rows).Select(_ => _rng.Next(V)).ToArray();
         tokens[3] = tokens[7]; // a repeated token must collect both gradients
-        float[] wte = Rand(Vp * C), wpe = Rand(T * C + C), dOut = Rand(Rows * C);
-        var tok = Ints(tokens);
-        var out_ = Poisoned(Rows * C);
-        _backend.EncoderForward(tok, Up(wte), Up(wpe), out_, B, T, C);
+        float[] wte = Rand(Vp * C), wpe = Rand(T * C + C), dOut = Rand(Rows * C); // wpe: maxT = T + 1
+        var tok = Ints(tokens, [B, T]);
+        var out_ = Poisoned([B, T, C]);
+        _backend.EncoderForward(tok, Up(wte, [Vp, C]), Up(wpe, [T + 1, C]), out_);
         AssertClose(Down(out_), ReferenceOps.Encoder(tokens, D(wte), D(wpe), B, T, C), ForwardTolerance, "output");
 
         float[] priorWte = Rand(Vp * C), priorWpe = Rand(T * C + C);
-        var dWte = Up(priorWte);
-        var dWpe = Up(priorWpe);
-        _backend.EncoderBackward(Up(dOut), tok, dWte, dWpe, B, T, C);
+        var dWte = Up(priorWte, [Vp, C]);
+        var dWpe = Up(priorWpe, [T + 1, C]);
+        _backend.EncoderBackward(Up(dOut, [B, T, C]), tok, dWte, dWpe);
         AssertGradient(Delta(Down(dWte), priorWte), wte, x => ReferenceOps.Encoder(tokens, x, D(wpe), B, T, C), dOut, "dWte");
         AssertGradient(Delta(Down(dWpe), priorWpe), wpe, x => ReferenceOps.Encoder(tokens, D(wte), x, B, T, C), dOut, "dWpe");
     }
@@ -55,17 +55,17 @@ public abstract class OpTests
     public void LayerNorm()
     {
         float[] x = Rand(Rows * C, 2f), w = Rand(C), b = Rand(C), dOut = Rand(Rows * C);
-        var o = Poisoned(Rows * C);
-        var mean = Poisoned(Rows);
-        var rstd = Poisoned(Rows);
-        _backend.LayerNormForward(Up(x), Up(w), Up(b), o, mean, rstd, Rows, C);
+        var o = Poisoned([B, T, C]);
+        var mean = Poisoned([B, T]);
+        var rstd = Poisoned([B, T]);
+        _backend.LayerNormForward(Up(x, [B, T, C]), Up(w, [C]), Up(b, [C]), o, mean, rstd);
         AssertClose(Down(o), ReferenceOps.LayerNorm(D(x), D(w), D(b), Rows, C), ForwardTolerance, "output");
 
         float[] pX = Rand(Rows * C), pW = Rand(C), pB = Rand(C);
-        var dX = Up(pX);
-        var dW = Up(pW);
-        var dB = Up(pB);
-        _backend.LayerNormBackward(Up(dOut), Up(x), Up(w), mean, rstd, dX, dW, dB, Rows, C);
+        var dX = Up(pX, [B, T, C]);
+        var dW = Up(pW, [C]);
+        var dB = Up(pB, [C]);
+        _backend.LayerNormBackward(Up(dOut, [B, T, C]), Up(x, [B, T, C]), Up(w, [C]), mean, rstd, dX, dW, dB);
         AssertGradient(Delta(Down(dX), pX), x, v => ReferenceOps.LayerNorm(v, D(w), D(b), Rows, C), dOut, "dInput");
         AssertGradient(Delta(Down(dW), pW), w, v => ReferenceOps.LayerNorm(D(x), v, D(b), Rows, C), dOut, "dWeight");
         AssertGradient(Delta(Down(dB), pB), b, v => ReferenceOps.LayerNorm(D(x), D(w), v, Rows, C), dOut, "dBias");
@@ -80,15 +80,15 @@ public abstract class OpTests
     {
         const int rows = 9;
         float[] x = Rand(rows * c), w = Rand(oc * c), bias = Rand(oc), dOut = Rand(rows * oc);
-        var o = Poisoned(rows * oc);
-        _backend.MatmulForward(Up(x), Up(w), withBias ? Up(bias) : null, o, rows, c, oc);
+        var o = Poisoned([rows, oc]);
+        _backend.MatmulForward(Up(x, [rows, c]), Up(w, [oc, c]), withBias ? Up(bias, [oc]) : null, o);
         AssertClose(Down(o), ReferenceOps.Matmul(D(x), D(w), withBias ? D(bias) : null, rows, c, oc), ForwardTolerance, "output");
 
         float[] pX = Rand(rows * c), pW = Rand(oc * c), pB = Rand(oc);
-        var dX = Up(pX);
-        var dW = Up(pW);
-        var dB = Up(pB);
-        _backend.MatmulBackward(Up(dOut), Up(x), Up(w), dX, dW, withBias ? dB : null, rows, c, oc);
+        var dX = Up(pX, [rows, c]);
+        var dW = Up(pW, [oc, c]);
+        var dB = Up(pB, [oc]);
+        _backend.MatmulBackward(Up(dOut, [rows, oc]), Up(x, [rows, c]), Up(w, [oc, c]), dX, dW, withBias ? dB : null);
         double[]? bd = withBias ? D(bias) : null;
         AssertGradient(Delta(Down(dX), pX), x, v => ReferenceOps.Matmul(v, D(w), bd, rows, c, oc), dOut, "dInput");
         AssertGradient(Delta(Down(dW), pW), w, v => ReferenceOps.Matmul(D(x), v, bd, rows, c, oc), dOut, "dWeight");
@@ -109,15 +109,15 @@ public abstract class OpTests
     {
         int rows = b * t;
         float[] qkv = Rand(rows * 3 * C, 1.5f), dOut = Rand(rows * C);
-        var o = Poisoned(rows * C);
-        var att = Poisoned(b * NH * t * t);
-        _backend.AttentionForward(Up(qkv), o, att, b, t, C, NH);
+        var o = Poisoned([b, t, C]);
+        var att = Poisoned([b, NH, t, t]);
+        _backend.AttentionForward(Up(qkv, [b, t, 3 * C]), o, att);
         AssertClose(Down(o), ReferenceOps.Attention(D(qkv), b, t, C, NH, out double[] refAtt), ForwardTolerance, "output");
         AssertClose(Down(att), refAtt, ForwardTolerance, "attention (zero above the diagonal)");
 
         float[] prior = Rand(rows * 3 * C);
-        var dQkv = Up(prior);
-        _backend.AttentionBackward(Up(dOut), Up(qkv), att, dQkv, b, t, C, NH);
+        var dQkv = Up(prior, [b, t, 3 * C]);
+        _backend.AttentionBackward(Up(dOut, [b, t, C]), Up(qkv, [b, t, 3 * C]), att, dQkv);
         AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, b, t, C, NH, out _), dOut, "dQkv");
     }
 
@@ -127,8 +127,8 @@ public abstract class OpTests
     {
         int t = position + 1;
         float[] qkv = Rand(t * 3 * C, 1.5f);
-        var o = Poisoned(C);
-        _backend.AttentionDecode(Up(qkv), o, position, C, NH);
+        var o = Poisoned([C]);
+        _backend.AttentionDecode(Up(qkv, [t, 3 * C]), o, NH);
         double[] full = ReferenceOps.Attention(D(qkv), 1, t, C, NH, out _);
         AssertClose(Down(o), full[(position * C)..], ForwardTolerance, "output");
     }
@@ -138,12 +138,12 @@ public abstract class OpTests
     {
         const int n = 37;
         float[] x = Rand(n, 4f), dOut = Rand(n);
-        var o = Poisoned(n);
-        _backend.GeluForward(Up(x), o, n);
+        var o = Poisoned([n]);
+        _backend.GeluForward(Up(x, [n]), o);
         AssertClose(Down(o), ReferenceOps.Gelu(D(x)), ForwardTolerance, "output");
         float[] prior = Rand(n);
-        var dX = Up(prior);
-        _backend.GeluBackward(Up(dOut), Up(x), dX, n);
+        var dX = Up(prior, [n]);
+        _backend.GeluBackward(Up(dOut, [n]), Up(x, [n]), dX);
         AssertGradient(Delta(Down(dX), prior), x, ReferenceOps.Gelu, dOut, "dInput");
     }
 
@@ -151,16 +151,10 @@ public abstract class OpTests
     public void Residual()
     {
         const int n = 29;
-        float[] a = Rand(n), b = Rand(n), dOut = Rand(n);
-        var o = Poisoned(n);
-        _backend.ResidualForward(Up(a), Up(b), o, n);
+        float[] a = Rand(n), b = Rand(n);
+        var o = Poisoned([n]);
+        _backend.ResidualForward(Up(a, [n]), Up(b, [n]), o);
         AssertClose(Down(o), ReferenceOps.Residual(D(a), D(b)), ForwardTolerance, "output");
-        float[] pA = Rand(n), pB = Rand(n);
-        var dA = Up(pA);
-        var dB = Up(pB);
-        _backend.ResidualBackward(Up(dOut), dA, dB, n);
-        AssertGradient(Delta(Down(dA), pA), a, v => ReferenceOps.Residual(v, D(b)), dOut, "dA");
-        AssertGradient(Delta(Down(dB), pB), b, v => ReferenceOps.Residual(D(a), v), dOut, "dB");
     }
 
     [Test]
@@ -168,17 +162,17 @@ public abstract class OpTests
     {
         float[] logits = Rand(Rows * Vp, 30f); // large logits: the max subtraction must hold
         int[] targets = Enumerable.Range(0, Rows).Select(_ => _rng.Next(V)).ToArray();
-        var probs = Poisoned(Rows * Vp);
-        var losses = Poisoned(Rows);
-        var tg = Ints(targets);
-        _backend.SoftmaxCrossEntropyForward(Up(logits), tg, probs, losses, Rows, V, Vp);
+        var probs = Poisoned([B, T, Vp]);
+        var losses = Poisoned([B, T]);
+        var tg = Ints(targets, [B, T]);
+        _backend.SoftmaxCrossEntropyForward(Up(logits, [B, T, Vp]), tg, probs, losses, V);
         AssertClose(Down(losses), ReferenceOps.CrossEntropy(D(logits), targets, Rows, V, Vp, out double[] refProbs), ForwardTolerance, "losses");
         AssertClose(Down(probs), refProbs, ForwardTolerance, "probabilities (zero in padding)");
 
         const float scale = 1f / Rows;
         float[] prior = Rand(Rows * Vp);
-        var dLogits = Up(prior);
-        _backend.SoftmaxCrossEntropyBackward(probs, tg, dLogits, scale, Rows, V, Vp);
+        var dLogits = Up(prior, [B, T, Vp]);
+        _backend.SoftmaxCrossEntropyBackward(probs, tg, dLogits, scale, V);
         float[] delta = Delta(Down(dLogits), prior);
         AssertGradient(delta, logits, v => ReferenceOps.CrossEntropy(v, targets, Rows, V, Vp, out _),
             Enumerable.Repeat(scale, Rows).ToArray(), "dLogits");
@@ -194,10 +188,10 @@ public abstract class OpTests
         const int n = 23;
         float[] p = Rand(n), g = Rand(n), m = Rand(n, 0.1f), v = Rand(n, 0.1f).Select(Math.Abs).ToArray();
         var step = new AdamWStep(LearningRate: 1e-2f, Beta1: 0.8f, Beta2: 0.95f, Epsilon: 1e-6f, WeightDecay: 0.1f, Step: 3, GradientScale: 0.5f);
-        var pb = Up(p);
-        var mb = Up(m);
-        var vb = Up(v);
-        _backend.AdamWUpdate(Up(g), pb, mb, vb, step);
+        var pb = Up(p, [n]);
+        var mb = Up(m, [n]);
+        var vb = Up(v, [n]);
+        _backend.AdamWUpdate(Up(g, [n]), pb, mb, vb, step);
         float[] po = Down(pb), mo = Down(mb), vo = Down(vb);
         for (int i = 0; i < n; i++)
         {
@@ -215,12 +209,12 @@ public abstract class OpTests
     public void SumOfSquaresAndFill()
     {
         float[] x = Rand(100_003);
-        var r = Poisoned(1);
-        _backend.SumOfSquares(Up(x), r);
+        var r = Poisoned([1]);
+        _backend.SumOfSquares(Up(x, [x.Length]), r);
         double expected = x.Sum(v => (double)v * v);
         Assert.That(Down(r)[0], Is.EqualTo(expected).Within(expected * 1e-6));
 
-        var f = Poisoned(77);
+        var f = Poisoned([77]);
         _backend.Fill(f.Slice(5, 70), 2.5f);
         float[] got = Down(f);
         Assert.That(got.AsSpan(5, 70).ToArray(), Is.All.EqualTo(2.5f));
@@ -231,10 +225,52 @@ public abstract class OpTests
     [Test]
     public void WrongShapesAreRejected()
     {
-        var x = Poisoned(10);
-        var ex = Assert.Throws<ArgumentException>(() => _backend.GeluForward(x, Poisoned(9), 10));
-        Assert.That(ex!.ParamName, Is.EqualTo("output"));
-        Assert.Throws<ArgumentException>(() => _backend.AttentionForward(Poisoned(3 * 10), Poisoned(10), Poisoned(4), 1, 1, 10, 3));
+        var x = Poisoned([2, 5]);
+        var ex = Assert.Throws<ArgumentException>(() => _backend.GeluForward(x, Poisoned([10])));
+        Assert.That(ex!.ParamName, Is.EqualTo("output"), "same length, other shape");
+        ex = Assert.Throws<ArgumentException>(() => _backend.AttentionForward(Poisoned([1, 1, 36]), Poisoned([1, 1, 12]), Poisoned([1, 3, 2, 2])));
+        Assert.That(ex!.ParamName, Is.EqualTo("attention"), "T of the probabilities differs from the qkv's");
+        ex = Assert.Throws<ArgumentException>(() => _backend.MatmulForward(Poisoned([4, 12]), Poisoned([7, 11]), null, Poisoned([4, 7])));
+        Assert.That(ex!.ParamName, Is.EqualTo("input"), "C of the input differs from the weight's");
+        ex = Assert.Throws<ArgumentException>(() => _backend.LayerNormForward(Poisoned([3, 4]), Poisoned([4]), Poisoned([4]), Poisoned([3, 4]), Ints([0, 0, 0], [3]), Poisoned([3])));
+        Assert.That(ex!.ParamName, Is.EqualTo("mean"), "statistics are fp32");
+        ex = Assert.Throws<ArgumentException>(() => _backend.GeluForward(default, Poisoned([1])));
+        Assert.That(ex!.ParamName, Is.EqualTo("input"), "no tensor");
+    }
+
+    [Test]
+    public void TensorsOfAnotherBackendAreRejected()
+    {
+        using var other = new Gpt2.Backends.Cpu.CpuBackend(1);
+        using var buffer = other.Allocate(ElementType.Float32, [5]);
+        var ex = Assert.Throws<ArgumentException>(() => _backend.GeluForward(buffer.Tensor, Poisoned([5])));
+        Assert.That(ex!.ParamName, Is.EqualTo("input"));
+    }
+
+    [Test]
+    public void Bf16IsRefusedWithAClearMessage()
+    {
+        var ex = Assert.Throws<NotSupportedException>(() => _backend.Allocate(ElementType.BFloat16, [4]));
+        Assert.That(ex!.Message, Does.Contain("bf16").And.Contain(_backend.Name));
+    }
+
+    [Test]
+    public void ObserverSeesEveryOp()
+    {
+        var seen = new List<string>();
+        _backend.Observer = new RecordingObserver(seen);
+        _backend.GeluForward(Up(Rand(8), [8]), Poisoned([8]));
+        _backend.MatmulForward(Up(Rand(6), [2, 3]), Up(Rand(12), [4, 3]), null, Poisoned([2, 4]));
+        _backend.Observer = null;
+        _backend.GeluForward(Up(Rand(8), [8]), Poisoned([8]));
+        Assert.That(seen, Does.Contain("GeluForward (8) 0"));
+        Assert.That(seen, Does.Contain("MatmulForward (4, 3) 48"), "a matmul reports its weight and 2·rows·C·OC flops");
+        Assert.That(seen.Count(s => s.StartsWith("GeluForward", StringComparison.Ordinal)), Is.EqualTo(1), "nothing is reported once the observer is removed");
+    }
+
+    private sealed class RecordingObserver(List<string> seen) : IOpObserver
+    {
+        public void OnOpCompleted(string op, TensorShape operand, TimeSpan elapsed, double flops) => seen.Add($"{op} {operand} {flops}");
     }
 
     private float[] Rand(int n, float scale = 1f) => TestData.RandomFloats(_rng, n, scale);
@@ -243,27 +279,27 @@ public abstract class OpTests
 
     private static float[] Delta(float[] after, float[] prior) => after.Zip(prior, (a, p) => a - p).ToArray();
 
-    private DeviceView<float> Up(float[] data)
+    private DeviceTensor Up(float[] data, TensorShape shape)
     {
-        var b = _backend.Allocate<float>(data.Length);
-        _backend.Upload<float>(data, b.View);
-        return b.View;
+        var b = _backend.Allocate(ElementType.Float32, shape);
+        _backend.Upload<float>(data, b.Tensor);
+        return b.Tensor;
     }
 
-    private DeviceView<int> Ints(int[] data)
+    private DeviceTensor Ints(int[] data, TensorShape shape)
     {
-        var b = _backend.Allocate<int>(data.Length);
-        _backend.Upload<int>(data, b.View);
-        return b.View;
+        var b = _backend.Allocate(ElementType.Int32, shape);
+        _backend.Upload<int>(data, b.Tensor);
+        return b.Tensor;
     }
 
-    /// <summary>An output buffer full of NaN, so an element the op forgets to write shows up.</summary>
-    private DeviceView<float> Poisoned(int n) => Up(Enumerable.Repeat(float.NaN, n).ToArray());
+    /// <summary>An output tensor full of NaN, so an element the op forgets to write shows up.</summary>
+    private DeviceTensor Poisoned(TensorShape shape) => Up(Enumerable.Repeat(float.NaN, (int)shape.Length).ToArray(), shape);
 
-    private float[] Down(DeviceView<float> view)
+    private float[] Down(DeviceTensor tensor)
     {
-        var a = new float[view.Length];
-        _backend.Download(view, a);
+        var a = new float[tensor.Length];
+        _backend.Download(tensor, a);
         return a;
     }
 

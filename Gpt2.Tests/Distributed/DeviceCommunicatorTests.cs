@@ -61,7 +61,7 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
         var options = Options(zeroStage: 0, overfit: false);
         using var device = new RecordingCommunicator(backend) { ReportedSize = 2 };
 
-        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, Loader(options), null, options, LocalCommunicator.Instance, device));
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, Loader(), null, options, LocalCommunicator.Instance, device));
         Assert.That(e!.ParamName, Is.EqualTo("deviceCommunicator"));
         Assert.That(e.Message, Does.Contain("rank 0 of 2").And.Contain("rank 0 of 1"));
     }
@@ -75,7 +75,7 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
         Assert.That(e!.Message, Does.Contain("CUDA"));
     }
 
-    private (List<float> Losses, List<string> Calls) Train(int zeroStage, Func<IComputeBackend, RecordingCommunicator>? device, bool overfit = false)
+    private (List<float> Losses, List<string> Calls) Train(int zeroStage, Func<ComputeBackend, RecordingCommunicator>? device, bool overfit = false)
     {
         WriteShard();
         var options = Options(zeroStage, overfit);
@@ -83,7 +83,7 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 3);
         using var communicator = device?.Invoke(backend);
         communicator?.Name(model);
-        using var trainer = new Trainer(model, Loader(options), null, options, LocalCommunicator.Instance, communicator);
+        using var trainer = new Trainer(model, Loader(), null, options, LocalCommunicator.Instance, communicator);
         var losses = new List<float>();
         trainer.StepCompleted += r => losses.Add(r.Loss);
         trainer.Run();
@@ -92,14 +92,14 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
 
     private TrainerOptions Options(int zeroStage, bool overfit) => new()
     {
-        BatchSize = 2, SequenceLength = 16, MaxSteps = Steps, ValidationEvery = 0, SampleEvery = 0, ZeroStage = zeroStage,
+        MaxSteps = Steps, ValidationEvery = 0, SampleEvery = 0, ZeroStage = zeroStage,
         OverfitSingleBatch = overfit,
         Schedule = new LearningRateSchedule(ScheduleKind.Constant, 1e-3f, 0, Steps, 1f),
         Optimizer = new AdamWOptions { WeightDecay = 0f, MaxGradientNorm = 1f },
     };
 
-    private DataLoader Loader(TrainerOptions o) =>
-        new(Path.Combine(TempDir, "tokens.bin"), o.BatchSize, o.SequenceLength, Gpt2Config.Gpt2VocabularySize);
+    private DataLoader Loader() =>
+        new(Path.Combine(TempDir, "tokens.bin"), batchSize: 2, sequenceLength: 16, Gpt2Config.Gpt2VocabularySize);
 
     private void WriteShard()
     {
@@ -114,9 +114,9 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
     }
 
     /// <summary>A one-process device communicator that records each collective with the tensor it was given.</summary>
-    private sealed class RecordingCommunicator(IComputeBackend backend) : IDeviceCommunicator
+    private sealed class RecordingCommunicator(ComputeBackend backend) : IDeviceCommunicator
     {
-        private DeviceBuffer<float>? _parameters, _gradients;
+        private DeviceBuffer? _parameters, _gradients;
 
         public List<string> Calls { get; } = [];
 
@@ -136,7 +136,7 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
             _gradients = model.Gradients.All.Buffer;
         }
 
-        public void AllReduceSum(DeviceView<float> values)
+        public void AllReduceSum(DeviceTensor values)
         {
             Calls.Add($"AllReduceSum {What(values)}");
             if (ZeroAllReduce)
@@ -145,15 +145,15 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
             }
         }
 
-        public void Broadcast(DeviceView<float> values, int root) => Calls.Add($"Broadcast {What(values)} root {root}");
+        public void Broadcast(DeviceTensor values, int root) => Calls.Add($"Broadcast {What(values)} root {root}");
 
-        public void ReduceScatterSum(DeviceView<float> values, ReadOnlySpan<int> counts)
+        public void ReduceScatterSum(DeviceTensor values, ReadOnlySpan<int> counts)
         {
             Communicators.CheckCounts(counts, 1, values.Length, part: null, 0);
             Calls.Add($"ReduceScatterSum {What(values)}");
         }
 
-        public void AllGather(DeviceView<float> values, ReadOnlySpan<int> counts)
+        public void AllGather(DeviceTensor values, ReadOnlySpan<int> counts)
         {
             Communicators.CheckCounts(counts, 1, values.Length, part: null, 0);
             Calls.Add($"AllGather {What(values)}");
@@ -163,7 +163,7 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
         {
         }
 
-        private string What(DeviceView<float> view) =>
+        private string What(DeviceTensor view) =>
             ReferenceEquals(view.Buffer, _parameters) && view.Offset == 0 ? "parameters"
             : ReferenceEquals(view.Buffer, _gradients) && view.Offset == 0 ? "gradients"
             : $"another view ({view.Length})";

@@ -20,7 +20,7 @@ public sealed class FixtureTests(string fixture, string backendName)
     [Test]
     public void ForwardBackwardAndTenStepsMatchPyTorch()
     {
-        using IComputeBackend backend = backendName == "cpu"
+        using ComputeBackend backend = backendName == "cpu"
             ? new CpuBackend()
             : new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
         using var model = Gpt2Model.Load(TestData.Fixture(fixture, "model.bin"), backend);

@@ -13,7 +13,7 @@ public sealed class InferenceSessionTests
     [TestCase("ilgpu-cpu")]
     public void CachedLogitsEqualUncachedLogits(string backendName)
     {
-        using IComputeBackend backend = backendName == "cpu" ? new CpuBackend() : new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
+        using ComputeBackend backend = backendName == "cpu" ? new CpuBackend() : new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
         using var model = Gpt2Model.Load(TestData.Fixture("hot", "model.bin"), backend);
         var state = DebugState.Read(TestData.Fixture("hot", "state.bin"), model.Config);
         int t = model.Config.MaxSequenceLength, v = model.Config.VocabularySize, vp = model.Config.PaddedVocabularySize;

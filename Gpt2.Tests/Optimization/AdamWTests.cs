@@ -51,7 +51,7 @@ public sealed class AdamWTests
 
         // after one step the first moment is (1 - β1)·scale·g
         var m = new float[model.Layout.Count];
-        backend.Download(adamw.FirstMoment.View, m);
+        backend.Download(adamw.FirstMoment, m);
         for (int i = 0; i < g.Length; i++)
         {
             Assert.That(m[i], Is.EqualTo(0.5f * scale * g[i]).Within(1e-6f * Math.Abs(g[i]) + 1e-12f), $"m[{i}]");

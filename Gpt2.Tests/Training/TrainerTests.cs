@@ -24,9 +24,10 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(uninterrupted, Has.Count.EqualTo(6));
 
         // a second run restores the checkpoint written after step 3 and continues
-        var checkpoint = Trainer.FindLatestCheckpoint(options.OutputDirectory!);
+        var checkpoint = new CheckpointFolder(options.OutputDirectory!).FindLatest();
         Assert.That(checkpoint, Is.Not.Null);
-        Assert.That(Path.GetFileName(checkpoint!.Value.Model), Is.EqualTo("model_00000006.bin"), "the final checkpoint is the newest");
+        Assert.That(Path.GetFileName(checkpoint!.ModelPath), Is.EqualTo("model_00000006.bin"), "the final checkpoint is the newest");
+        Assert.That(checkpoint.Step, Is.EqualTo(6));
         string model3 = Path.Combine(options.OutputDirectory!, "model_00000003.bin");
         string state3 = Path.Combine(options.OutputDirectory!, "state_00000003.bin");
         var (resumed, resumedSamples) = Train(options with { OutputDirectory = Path.Combine(TempDir, "b") }, (model3, state3));
@@ -44,7 +45,7 @@ public sealed class TrainerTests : TempDirectoryTest
         var validation = new List<float>();
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L2H2C32"), backend, seed: 7);
-        using var trainer = new Trainer(model, Loader("train", options), Loader("val", options), options);
+        using var trainer = new Trainer(model, Loader("train"), Loader("val"), options);
         trainer.Validated += r => validation.Add(r.Loss);
         trainer.Run();
         Assert.That(validation, Has.Count.EqualTo(2));
@@ -58,10 +59,10 @@ public sealed class TrainerTests : TempDirectoryTest
         WriteShards();
         float Run(int b, int total)
         {
-            var o = Options(steps: 1) with { BatchSize = b, TotalBatchTokens = total };
+            var o = Options(steps: 1) with { TotalBatchTokens = total };
             using var backend = new CpuBackend();
             using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 3);
-            using var trainer = new Trainer(model, Loader("train", o), null, o);
+            using var trainer = new Trainer(model, Loader("train", b), null, o);
             float loss = 0;
             trainer.StepCompleted += r => loss = r.Loss;
             trainer.Run();
@@ -80,7 +81,7 @@ public sealed class TrainerTests : TempDirectoryTest
         var options = Options(steps: 5) with { ValidationEvery = 3, ValidationBatches = 2 };
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5);
-        using var trainer = new Trainer(model, Loader("train", options), Loader("val", options), options);
+        using var trainer = new Trainer(model, Loader("train"), Loader("val"), options);
         var reports = new List<TrainStepReport>();
         var validations = new List<ValidationReport>();
         trainer.Validated += validations.Add;
@@ -111,7 +112,7 @@ public sealed class TrainerTests : TempDirectoryTest
         var validated = new List<int>();
         using (var backend = new CpuBackend())
         using (var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5))
-        using (var trainer = new Trainer(model, Loader("train", options), Loader("val", options), options))
+        using (var trainer = new Trainer(model, Loader("train"), Loader("val"), options))
         {
             trainer.Validated += v => validated.Add(v.Step);
             first = await trainer.RunAsync(new SynchronousProgress<TrainStepReport>(r =>
@@ -132,7 +133,7 @@ public sealed class TrainerTests : TempDirectoryTest
         // a fresh trainer picks the checkpoint up and finishes the run
         using var backend2 = new CpuBackend();
         using var model2 = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend2, seed: 99);
-        using var trainer2 = new Trainer(model2, Loader("train", options), Loader("val", options), options);
+        using var trainer2 = new Trainer(model2, Loader("train"), Loader("val"), options);
         Assert.That(trainer2.TryRestoreLatest(dir), Is.True);
         Assert.That(trainer2.Step, Is.EqualTo(3));
         var second = trainer2.Run();
@@ -146,7 +147,7 @@ public sealed class TrainerTests : TempDirectoryTest
         var o3 = options with { OutputDirectory = other, CheckpointOnCancel = false };
         using var backend3 = new CpuBackend();
         using var model3 = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend3, seed: 5);
-        using var trainer3 = new Trainer(model3, Loader("train", o3), null, o3);
+        using var trainer3 = new Trainer(model3, Loader("train"), null, o3);
         Assert.That(trainer3.TryRestoreLatest(other), Is.False, "an empty folder has no checkpoint");
         var none = await trainer3.RunAsync(null, cancelled.Token);
         Assert.That((none.Step, none.Cancelled, none.Checkpoint), Is.EqualTo((0, true, (string?)null)));
@@ -157,7 +158,7 @@ public sealed class TrainerTests : TempDirectoryTest
     {
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5);
-        using var trainer = new Trainer(model, Loader("train", options), null, options);
+        using var trainer = new Trainer(model, Loader("train"), null, options);
         if (restoreFrom is { } r)
         {
             trainer.Restore(r.Model, TrainingState.Read(r.State, model.Layout.Count));
@@ -173,13 +174,14 @@ public sealed class TrainerTests : TempDirectoryTest
 
     private static TrainerOptions Options(int steps) => new()
     {
-        BatchSize = 4, SequenceLength = 32, MaxSteps = steps, ValidationEvery = 0, SampleEvery = 0,
+        MaxSteps = steps, ValidationEvery = 0, SampleEvery = 0,
         Schedule = new LearningRateSchedule(ScheduleKind.Cosine, 3e-3f, 5, steps, 0.1f),
         Optimizer = new AdamWOptions { Beta2 = 0.95f, WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f },
     };
 
-    private DataLoader Loader(string split, TrainerOptions o) =>
-        new(Path.Combine(TempDir, $"ts_{split}.bin"), o.BatchSize, o.SequenceLength, Gpt2Config.Gpt2VocabularySize);
+    /// <summary>A loader of micro-batches of B x 32 tokens.</summary>
+    private DataLoader Loader(string split, int batchSize = 4) =>
+        new(Path.Combine(TempDir, $"ts_{split}.bin"), batchSize, 32, Gpt2Config.Gpt2VocabularySize);
 
     private void WriteShards()
     {

@@ -7,5 +7,5 @@ namespace Gpt2.Tests.Backends.Cpu;
 [TestFixture(3)]
 public sealed class CpuOpTests(int threads) : OpTests
 {
-    protected override IComputeBackend CreateBackend() => new CpuBackend(threads);
+    protected override ComputeBackend CreateBackend() => new CpuBackend(threads);
 }

@@ -1,3 +1,4 @@
+using Gpt2.Backends;
 using Gpt2.Backends.Ilgpu;
 
 namespace Gpt2.Tests.Backends.Ilgpu;
@@ -9,7 +10,7 @@ public sealed class HostCopyTests
     public void CopiesOfMovableArraysSurviveCompactingCollections()
     {
         using var backend = new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
-        using var buffer = backend.Allocate<float>(4096);
+        using var buffer = backend.Allocate(ElementType.Float32, [4096]);
         using var stop = new CancellationTokenSource();
         var collector = Task.Run(() =>
         {
@@ -29,8 +30,8 @@ public sealed class HostCopyTests
                 var sent = new float[4096];
                 Array.Fill(sent, i);
                 var received = new float[4096];
-                backend.Upload<float>(sent, buffer.View);
-                backend.Download(buffer.View, received);
+                backend.Upload<float>(sent, buffer.Tensor);
+                backend.Download(buffer.Tensor, received);
                 Assert.That(received, Is.EqualTo(sent), $"round {i}");
                 if (garbage.Count > 20)
                 {

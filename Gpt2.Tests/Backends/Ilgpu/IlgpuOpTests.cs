@@ -6,5 +6,5 @@ namespace Gpt2.Tests.Backends.Ilgpu;
 /// <summary>Every ILGPU kernel on ILGPU's CPU accelerator (warps of 4), against the same float64 oracle as the CPU backend.</summary>
 public sealed class IlgpuOpTests : OpTests
 {
-    protected override IComputeBackend CreateBackend() => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
+    protected override ComputeBackend CreateBackend() => new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
 }
