@@ -3,7 +3,7 @@ using ILGPU.Runtime;
 
 namespace Gpt2.Backends.Ilgpu.Ops;
 
-/// <summary>GELU, tanh approximation, elementwise over (count); tanh through <see cref="Reduce.Tanh"/> for accuracy.</summary>
+/// <summary>GELU, tanh approximation, elementwise over (count); tanh through <see cref="AccurateTanh.Of"/> for accuracy.</summary>
 internal sealed class Gelu
 {
     private const float ScalingFactor = 0.7978845608f; // sqrt(2/π)
@@ -20,13 +20,13 @@ internal sealed class Gelu
     public static void ForwardKernel(Index1D i, ArrayView<float> input, ArrayView<float> output)
     {
         float x = input[i];
-        output[i] = 0.5f * x * (1f + Reduce.Tanh(ScalingFactor * (x + 0.044715f * x * x * x)));
+        output[i] = 0.5f * x * (1f + AccurateTanh.Of(ScalingFactor * (x + 0.044715f * x * x * x)));
     }
 
     public static void BackwardKernel(Index1D i, ArrayView<float> dOutput, ArrayView<float> input, ArrayView<float> dInput)
     {
         float x = input[i];
-        float th = Reduce.Tanh(ScalingFactor * (x + 0.044715f * x * x * x));
+        float th = AccurateTanh.Of(ScalingFactor * (x + 0.044715f * x * x * x));
         float local = 0.5f * (1f + th) + x * 0.5f * (1f - th * th) * ScalingFactor * (1f + 3f * 0.044715f * x * x);
         dInput[i] += local * dOutput[i];
     }

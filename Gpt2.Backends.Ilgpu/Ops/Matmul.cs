@@ -76,7 +76,7 @@ internal sealed class Matmul
 
         int tid = ty * dx + tx, threads = dx * dy;
         int zb = Grid.IdxZ / g.Heads, zh = Grid.IdxZ % g.Heads;
-        long oa = zb * g.BatchA + zh * g.HeadA, ob = zb * g.BatchB + zh * g.HeadB, oc = zb * g.BatchC + zh * g.HeadC;
+        long offsetA = zb * g.BatchA + zh * g.HeadA, offsetB = zb * g.BatchB + zh * g.HeadB, offsetC = zb * g.BatchC + zh * g.HeadC;
         int kBegin = g.Causal == GemmArgs.UpperA ? m0 / TileK * TileK : 0;
         int kEnd = g.Causal == GemmArgs.LowerA && m0 + tileM < g.K ? m0 + tileM : g.K;
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
@@ -91,7 +91,7 @@ internal sealed class Matmul
                 int m = m0 + mm, k = k0 + kk;
                 bool inside = m < g.M && k < g.K
                     && !(g.Causal == GemmArgs.LowerA && k > m) && !(g.Causal == GemmArgs.UpperA && k < m);
-                sa[kk * tileM + mm] = inside ? a[oa + m * g.StrideAM + k * g.StrideAK] : 0f;
+                sa[kk * tileM + mm] = inside ? a[offsetA + m * g.StrideAM + k * g.StrideAK] : 0f;
             }
 
             for (int idx = tid; idx < tileN * TileK; idx += threads)
@@ -99,7 +99,7 @@ internal sealed class Matmul
                 int nn = g.StrideBN == 1 ? idx % tileN : idx / TileK;
                 int kk = g.StrideBN == 1 ? idx / tileN : idx % TileK;
                 int n = n0 + nn, k = k0 + kk;
-                sb[kk * tileN + nn] = n < g.N && k < g.K ? b[ob + k * g.StrideBK + n * g.StrideBN] : 0f;
+                sb[kk * tileN + nn] = n < g.N && k < g.K ? b[offsetB + k * g.StrideBK + n * g.StrideBN] : 0f;
             }
 
             Group.Barrier();
@@ -118,33 +118,33 @@ internal sealed class Matmul
         }
 
         int r = m0 + ty, q = n0 + tx;
-        Store(c, bias, g, oc, r, q, dx, c00, c01, c02, c03);
-        Store(c, bias, g, oc, r + dy, q, dx, c10, c11, c12, c13);
-        Store(c, bias, g, oc, r + 2 * dy, q, dx, c20, c21, c22, c23);
-        Store(c, bias, g, oc, r + 3 * dy, q, dx, c30, c31, c32, c33);
+        Store(c, bias, g, offsetC, r, q, dx, c00, c01, c02, c03);
+        Store(c, bias, g, offsetC, r + dy, q, dx, c10, c11, c12, c13);
+        Store(c, bias, g, offsetC, r + 2 * dy, q, dx, c20, c21, c22, c23);
+        Store(c, bias, g, offsetC, r + 3 * dy, q, dx, c30, c31, c32, c33);
     }
 
-    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, long oc, int m, int n, int dx, float v0, float v1, float v2, float v3)
+    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, long offsetC, int m, int n, int dx, float v0, float v1, float v2, float v3)
     {
         if (m >= g.M)
         {
             return;
         }
 
-        Store(c, bias, g, oc, m, n, v0);
-        Store(c, bias, g, oc, m, n + dx, v1);
-        Store(c, bias, g, oc, m, n + 2 * dx, v2);
-        Store(c, bias, g, oc, m, n + 3 * dx, v3);
+        Store(c, bias, g, offsetC, m, n, v0);
+        Store(c, bias, g, offsetC, m, n + dx, v1);
+        Store(c, bias, g, offsetC, m, n + 2 * dx, v2);
+        Store(c, bias, g, offsetC, m, n + 3 * dx, v3);
     }
 
-    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, long oc, int m, int n, float v)
+    private static void Store(ArrayView<float> c, ArrayView<float> bias, GemmArgs g, long offsetC, int m, int n, float v)
     {
         if (n >= g.N)
         {
             return;
         }
 
-        long at = oc + m * g.StrideCM + n;
+        long at = offsetC + m * g.StrideCM + n;
         v *= g.Alpha;
         if (g.HasBias != 0)
         {

@@ -21,7 +21,7 @@ internal sealed class SumOfSquares : IDisposable
     {
         _shape = shape;
         _partialsKernel = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>>(PartialsKernel);
-        _sumPartials = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>>(SumPartialsKernel);
+        _sumPartials = accelerator.LoadKernel<ArrayView<float>, ArrayView<float>>(SumKernel);
         _partials = accelerator.Allocate1D<float>(Partials);
     }
 
@@ -44,7 +44,7 @@ internal sealed class SumOfSquares : IDisposable
     }
 
     /// <summary>One thread adds the partials in order.</summary>
-    public static void SumPartialsKernel(ArrayView<float> partials, ArrayView<float> result)
+    public static void SumKernel(ArrayView<float> partials, ArrayView<float> result)
     {
         if (Group.IdxX == 0)
         {
