@@ -26,8 +26,18 @@ public abstract partial class ComputeBackend
         ObjectDisposedException.ThrowIf(tensor.Buffer.IsDisposed, tensor.Buffer);
     }
 
-    /// <summary>A floating-point tensor of a type this backend implements, optionally of an exact shape.</summary>
-    private void Real(DeviceTensor tensor, string name, TensorShape? shape = null)
+    /// <summary>A floating-point tensor of a type this backend implements, of exactly these dimensions.</summary>
+    private void Real(DeviceTensor tensor, string name, ReadOnlySpan<int> dimensions)
+    {
+        Real(tensor, name);
+        if (!tensor.Shape.Dimensions.SequenceEqual(dimensions))
+        {
+            throw new ArgumentException($"Expected shape ({string.Join(", ", dimensions.ToArray())}), got {tensor.Shape}.", name);
+        }
+    }
+
+    /// <summary>A floating-point tensor of a type this backend implements.</summary>
+    private void Real(DeviceTensor tensor, string name)
     {
         Owned(tensor, name);
         if (!tensor.ElementType.IsFloatingPoint())
@@ -36,10 +46,6 @@ public abstract partial class ComputeBackend
         }
 
         CheckSupported(tensor.ElementType, name);
-        if (shape is { } s && tensor.Shape != s)
-        {
-            throw new ArgumentException($"Expected shape {s}, got {tensor.Shape}.", name);
-        }
     }
 
     private void Fp32(DeviceTensor tensor, string name)

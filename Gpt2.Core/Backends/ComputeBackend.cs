@@ -129,8 +129,8 @@ public abstract partial class ComputeBackend : IDisposable
         DeviceTensor output, DeviceTensor mean, DeviceTensor reciprocalStd)
     {
         CheckLayerNorm(input, weight, mean, reciprocalStd);
-        Real(bias, nameof(bias), weight.Shape);
-        Real(output, nameof(output), input.Shape);
+        Real(bias, nameof(bias), weight.Shape.Dimensions);
+        Real(output, nameof(output), input.Shape.Dimensions);
         using var _ = Profile(nameof(LayerNormForward), input);
         LayerNormForwardCore(input, weight, bias, output, mean, reciprocalStd);
     }
@@ -148,10 +148,10 @@ public abstract partial class ComputeBackend : IDisposable
         DeviceTensor reciprocalStd, DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor dBias)
     {
         CheckLayerNorm(input, weight, mean, reciprocalStd);
-        Real(dOutput, nameof(dOutput), input.Shape);
-        Real(dInput, nameof(dInput), input.Shape);
-        Real(dWeight, nameof(dWeight), weight.Shape);
-        Real(dBias, nameof(dBias), weight.Shape);
+        Real(dOutput, nameof(dOutput), input.Shape.Dimensions);
+        Real(dInput, nameof(dInput), input.Shape.Dimensions);
+        Real(dWeight, nameof(dWeight), weight.Shape.Dimensions);
+        Real(dBias, nameof(dBias), weight.Shape.Dimensions);
         using var _ = Profile(nameof(LayerNormBackward), input);
         LayerNormBackwardCore(dOutput, input, weight, mean, reciprocalStd, dInput, dWeight, dBias);
     }
@@ -188,8 +188,8 @@ public abstract partial class ComputeBackend : IDisposable
         var (rows, c, oc) = CheckMatmul(input, weight);
         Real(dOutput, nameof(dOutput));
         SameRows(dOutput, rows, oc, nameof(dOutput));
-        Real(dInput, nameof(dInput), input.Shape);
-        Real(dWeight, nameof(dWeight), weight.Shape);
+        Real(dInput, nameof(dInput), input.Shape.Dimensions);
+        Real(dWeight, nameof(dWeight), weight.Shape.Dimensions);
         if (dBias is { } db)
         {
             Real(db, nameof(dBias), [oc]);
@@ -222,7 +222,7 @@ public abstract partial class ComputeBackend : IDisposable
     {
         var (b, t, c) = CheckAttention(qkv, attention);
         Real(dOutput, nameof(dOutput), [b, t, c]);
-        Real(dQkv, nameof(dQkv), qkv.Shape);
+        Real(dQkv, nameof(dQkv), qkv.Shape.Dimensions);
         using var _ = Profile(nameof(AttentionBackward), qkv, 4.0 * b * t * (t + 1.0) * c);
         AttentionBackwardCore(dOutput, qkv, attention, dQkv);
     }
@@ -257,7 +257,7 @@ public abstract partial class ComputeBackend : IDisposable
     public void GeluForward(DeviceTensor input, DeviceTensor output)
     {
         Real(input, nameof(input));
-        Real(output, nameof(output), input.Shape);
+        Real(output, nameof(output), input.Shape.Dimensions);
         using var _ = Profile(nameof(GeluForward), input);
         GeluForwardCore(input, output);
     }
@@ -269,8 +269,8 @@ public abstract partial class ComputeBackend : IDisposable
     public void GeluBackward(DeviceTensor dOutput, DeviceTensor input, DeviceTensor dInput)
     {
         Real(input, nameof(input));
-        Real(dOutput, nameof(dOutput), input.Shape);
-        Real(dInput, nameof(dInput), input.Shape);
+        Real(dOutput, nameof(dOutput), input.Shape.Dimensions);
+        Real(dInput, nameof(dInput), input.Shape.Dimensions);
         using var _ = Profile(nameof(GeluBackward), input);
         GeluBackwardCore(dOutput, input, dInput);
     }
@@ -285,8 +285,8 @@ public abstract partial class ComputeBackend : IDisposable
     public void ResidualForward(DeviceTensor a, DeviceTensor b, DeviceTensor output)
     {
         Real(a, nameof(a));
-        Real(b, nameof(b), a.Shape);
-        Real(output, nameof(output), a.Shape);
+        Real(b, nameof(b), a.Shape.Dimensions);
+        Real(output, nameof(output), a.Shape.Dimensions);
         using var _ = Profile(nameof(ResidualForward), a);
         ResidualForwardCore(a, b, output);
     }
@@ -304,7 +304,7 @@ public abstract partial class ComputeBackend : IDisposable
         DeviceTensor losses, int vocabularySize)
     {
         CheckSoftmax(logits, nameof(logits), targets, vocabularySize);
-        Real(probabilities, nameof(probabilities), logits.Shape);
+        Real(probabilities, nameof(probabilities), logits.Shape.Dimensions);
         Fp32(losses, nameof(losses));
         SameLength(losses, logits.Shape.Rows, nameof(losses));
         using var _ = Profile(nameof(SoftmaxCrossEntropyForward), logits);
@@ -324,7 +324,7 @@ public abstract partial class ComputeBackend : IDisposable
         float lossScale, int vocabularySize)
     {
         CheckSoftmax(probabilities, nameof(probabilities), targets, vocabularySize);
-        Real(dLogits, nameof(dLogits), probabilities.Shape);
+        Real(dLogits, nameof(dLogits), probabilities.Shape.Dimensions);
         using var _ = Profile(nameof(SoftmaxCrossEntropyBackward), probabilities);
         SoftmaxCrossEntropyBackwardCore(probabilities, targets, dLogits, lossScale, vocabularySize);
     }

@@ -11,6 +11,7 @@ namespace Gpt2.Backends;
 public readonly struct TensorShape : IEquatable<TensorShape>, IReadOnlyList<int>
 {
     private readonly int[]? _dims;
+    private readonly int _first; // inner shapes share their outer shape's array: indexing a tensor allocates nothing
 
     /// <summary>Creates a shape.</summary>
     /// <param name="dimensions">The sizes, outermost first; each non-negative.</param>
@@ -27,8 +28,14 @@ public readonly struct TensorShape : IEquatable<TensorShape>, IReadOnlyList<int>
         _dims = dimensions.ToArray();
     }
 
+    private TensorShape(int[] dims, int first)
+    {
+        _dims = dims;
+        _first = first;
+    }
+
     /// <summary>Number of dimensions.</summary>
-    public int Rank => _dims?.Length ?? 0;
+    public int Rank => Dimensions.Length;
 
     /// <inheritdoc/>
     int IReadOnlyCollection<int>.Count => Rank;
@@ -49,16 +56,16 @@ public readonly struct TensorShape : IEquatable<TensorShape>, IReadOnlyList<int>
     }
 
     /// <summary>The innermost dimension (C of a (B,T,C) tensor), or 1 for rank 0.</summary>
-    public int Last => Rank == 0 ? 1 : _dims![^1];
+    public int Last => Rank == 0 ? 1 : Dimensions[^1];
 
     /// <summary>The product of all but the innermost dimension (B·T of a (B,T,C) tensor).</summary>
     public long Rows => Last == 0 ? 0 : Length / Last;
 
     /// <summary>The dimensions after the outermost one: the shape of one entry of the first axis.</summary>
-    public TensorShape Inner => Rank == 0 ? throw new InvalidOperationException("A rank-0 shape has no inner shape.") : new(_dims.AsSpan(1));
+    public TensorShape Inner => Rank == 0 ? throw new InvalidOperationException("A rank-0 shape has no inner shape.") : new(_dims!, _first + 1);
 
     /// <summary>The dimensions.</summary>
-    public ReadOnlySpan<int> Dimensions => _dims;
+    public ReadOnlySpan<int> Dimensions => _dims.AsSpan(_first);
 
     /// <summary>One dimension.</summary>
     /// <param name="axis">0 for the outermost; <c>^1</c> for the innermost.</param>
@@ -124,10 +131,10 @@ public readonly struct TensorShape : IEquatable<TensorShape>, IReadOnlyList<int>
 
     /// <summary>The dimensions in parentheses, for example <c>(2, 5, 12)</c>.</summary>
     /// <returns>The text.</returns>
-    public override string ToString() => $"({string.Join(", ", _dims ?? [])})";
+    public override string ToString() => $"({string.Join(", ", Dimensions.ToArray())})";
 
     /// <inheritdoc/>
-    public IEnumerator<int> GetEnumerator() => ((IEnumerable<int>)(_dims ?? [])).GetEnumerator();
+    public IEnumerator<int> GetEnumerator() => ((IEnumerable<int>)Dimensions.ToArray()).GetEnumerator();
 
     /// <inheritdoc/>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

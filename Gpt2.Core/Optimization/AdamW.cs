@@ -13,6 +13,8 @@ public sealed class AdamW : IDisposable
     private readonly DeviceBuffer _m;
     private readonly DeviceBuffer _v;
     private readonly DeviceBuffer _norm;
+    private readonly ParameterRange _all;
+    private readonly ParameterRange[] _tensors;
     private int _stepCount;
 
     /// <summary>Creates the optimizer and its zeroed moments on the model's backend.</summary>
@@ -51,6 +53,20 @@ public sealed class AdamW : IDisposable
         _m = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
         _v = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
         _norm = model.Backend.Allocate(ElementType.Float32, [1]);
+
+        // the views of the shard, whole and tensor by tensor (for weight decay on matrices only), made once
+        _all = Views(shardOffset, shardLength, isMatrix: false);
+        var tensors = new List<ParameterRange>();
+        foreach (var tensor in model.Layout.Tensors)
+        {
+            long start = Math.Max(shardOffset, tensor.Offset), end = Math.Min(shardOffset + shardLength, tensor.Offset + tensor.Length);
+            if (start < end)
+            {
+                tensors.Add(Views(start, end - start, tensor.IsMatrix));
+            }
+        }
+
+        _tensors = [.. tensors];
     }
 
     /// <summary>The hyperparameters.</summary>
@@ -88,7 +104,7 @@ public sealed class AdamW : IDisposable
     public float SumOfSquaredGradients()
     {
         var be = _model.Backend;
-        be.SumOfSquares(Range(_model.Gradients.All, ShardOffset, ShardLength), _norm.Tensor);
+        be.SumOfSquares(_all.Gradients, _norm.Tensor);
         Span<float> sum = stackalloc float[1];
         be.Download(_norm.Tensor, sum);
         return sum[0];
@@ -118,24 +134,15 @@ public sealed class AdamW : IDisposable
         _stepCount++;
         var be = _model.Backend;
         var step = new AdamWStep(learningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, StepCount, scale);
-        long lo = ShardOffset, hi = ShardOffset + ShardLength;
         if (o.WeightDecayMode == WeightDecayMode.AllParameters || o.WeightDecay == 0f)
         {
-            be.AdamWUpdate(Range(_model.Gradients.All, lo, ShardLength), Range(_model.Parameters.All, lo, ShardLength), _m.Tensor, _v.Tensor, step);
+            be.AdamWUpdate(_all.Gradients, _all.Parameters, _all.FirstMoment, _all.SecondMoment, step);
             return norm;
         }
 
-        foreach (var tensor in _model.Layout.Tensors)
+        foreach (var t in _tensors)
         {
-            long start = Math.Max(lo, tensor.Offset), end = Math.Min(hi, tensor.Offset + tensor.Length);
-            if (start >= end)
-            {
-                continue;
-            }
-
-            var tensorStep = step with { WeightDecay = tensor.IsMatrix ? o.WeightDecay : 0f };
-            be.AdamWUpdate(Range(_model.Gradients.All, start, end - start), Range(_model.Parameters.All, start, end - start),
-                Range(_m.Tensor, start - lo, end - start), Range(_v.Tensor, start - lo, end - start), tensorStep);
+            be.AdamWUpdate(t.Gradients, t.Parameters, t.FirstMoment, t.SecondMoment, step with { WeightDecay = t.IsMatrix ? o.WeightDecay : 0f });
         }
 
         return norm;
@@ -149,5 +156,14 @@ public sealed class AdamW : IDisposable
         _norm.Dispose();
     }
 
-    private static DeviceTensor Range(DeviceTensor vector, long offset, long length) => vector.View(offset, [checked((int)length)]);
+    /// <summary>The gradients, parameters and moments of parameters [offset, offset + length).</summary>
+    private ParameterRange Views(long offset, long length, bool isMatrix)
+    {
+        TensorShape shape = [checked((int)length)];
+        long moment = offset - ShardOffset;
+        return new ParameterRange(_model.Gradients.All.View(offset, shape), _model.Parameters.All.View(offset, shape),
+            _m.Tensor.View(moment, shape), _v.Tensor.View(moment, shape), isMatrix);
+    }
+
+    private readonly record struct ParameterRange(DeviceTensor Gradients, DeviceTensor Parameters, DeviceTensor FirstMoment, DeviceTensor SecondMoment, bool IsMatrix);
 }
