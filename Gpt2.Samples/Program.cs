@@ -3,6 +3,7 @@ using Gpt2.Samples.Bench;
 using Gpt2.Samples.Cli;
 using Gpt2.Samples.Devices;
 using Gpt2.Samples.Embedding;
+using Gpt2.Samples.HuggingFace;
 using Gpt2.Samples.Init;
 using Gpt2.Samples.Prepare;
 using Gpt2.Samples.Sample;
@@ -22,6 +23,9 @@ internal static class Program
         var root = new RootCommand("Train, verify and run GPT-2 in .NET; llm.c's file formats.")
         {
             PrepareCommand.Create(output, error),
+            DownloadCommand.Create(output, error),
+            ImportCommand.Create(output, error),
+            ExportCommand.Create(output, error),
             TrainCommand.Create(output, error),
             SampleCommand.Create(output, error),
             VerifyCommand.Create(output, error),

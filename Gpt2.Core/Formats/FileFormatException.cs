@@ -1,6 +1,6 @@
 namespace Gpt2.Formats;
 
-/// <summary>A file is not a valid llm.c file of the expected kind: wrong magic, version, header or length.</summary>
+/// <summary>A file is not a valid file of its kind (an llm.c format, safetensors, config.json): the message says what is wrong.</summary>
 public sealed class FileFormatException : IOException
 {
     /// <summary>Creates the exception; the message is prefixed with the file's path.</summary>

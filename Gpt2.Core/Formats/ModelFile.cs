@@ -146,22 +146,45 @@ public static class ModelFile
     private static void ReadParameters(Stream stream, string path, ModelFileFormat format, long count, Action<long, ReadOnlySpan<float>> sink)
     {
         var chunk = new float[(int)Math.Min(ChunkElements, count)];
-        var wide = format == ModelFileFormat.BFloat16 ? new ushort[chunk.Length] : null;
         for (long offset = 0; offset < count; offset += chunk.Length)
         {
             var span = chunk.AsSpan(0, (int)Math.Min(chunk.Length, count - offset));
-            if (wide is null)
-            {
-                stream.ReadExactly(span, path);
-            }
-            else
-            {
-                var w = wide.AsSpan(0, span.Length);
-                stream.ReadExactly(w, path);
-                BFloat16.ToSingle(w, span);
-            }
-
+            ReadNext(stream, path, format, span);
             sink(offset, span);
+        }
+    }
+
+    /// <summary>Opens a model file with its stream at the first parameter, for callers that pull parameters in order.</summary>
+    internal static (FileStream Stream, Gpt2Config Config, ModelFileFormat Format) OpenParameters(string path)
+    {
+        var stream = OpenRead(path);
+        try
+        {
+            var (config, format) = ReadHeader(stream, path);
+            return (stream, config, format);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the next <c>destination.Length</c> parameters, widening bf16.</summary>
+    internal static void ReadNext(Stream stream, string path, ModelFileFormat format, Span<float> destination)
+    {
+        if (format == ModelFileFormat.Float32)
+        {
+            stream.ReadExactly(destination, path);
+            return;
+        }
+
+        var wide = new ushort[Math.Min(destination.Length, ChunkElements)];
+        for (int done = 0; done < destination.Length; done += wide.Length)
+        {
+            var w = wide.AsSpan(0, Math.Min(wide.Length, destination.Length - done));
+            stream.ReadExactly(w, path);
+            BFloat16.ToSingle(w, destination.Slice(done, w.Length));
         }
     }
 }

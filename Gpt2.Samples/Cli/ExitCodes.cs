@@ -11,4 +11,7 @@ internal static class ExitCodes
 
     /// <summary>Bad input: unknown or invalid flags, missing or malformed files.</summary>
     public const int BadInput = 2;
+
+    /// <summary>A download failed (no network, or the server sent something else than it announced).</summary>
+    public const int Unavailable = 3;
 }

@@ -4,7 +4,11 @@ using Gpt2.Model;
 
 namespace Gpt2.Samples.Cli;
 
-/// <summary>The <c>--model</c> (<c>-e</c>) argument: a model file to load, or a descriptor to initialise from.</summary>
+/// <summary>
+/// The <c>--model</c> (<c>-e</c>) argument: a pretrained name (gpt2, gpt2-medium, gpt2-large, gpt2-xl: its downloaded
+/// file, fetched first when missing), a model file to load, or a descriptor to initialise from. Names come before
+/// files, so a file named like a model is given as <c>./gpt2</c>.
+/// </summary>
 internal sealed class ModelSource
 {
     private ModelSource(string argument, Gpt2Config config, bool isFile)
@@ -21,8 +25,9 @@ internal sealed class ModelSource
     public bool IsFile { get; }
 
     /// <summary>Reads the file's header or parses the descriptor, and checks T against the model's context.</summary>
-    public static ModelSource Resolve(string argument, int sequenceLength)
+    public static ModelSource Resolve(string argument, int sequenceLength, TextWriter log)
     {
+        argument = HuggingFace.Hub.ResolveModel(argument, log);
         bool isFile = File.Exists(argument);
         Gpt2Config config;
         try

@@ -10,7 +10,7 @@ internal static class SampleCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var model = new Option<string>("--model", "-e") { Description = "Model file (llm.c version 3 or 5).", Required = true };
+        var model = new Option<string>("--model", "-e") { Description = "Model file (llm.c version 3 or 5), or pretrained GPT-2 (gpt2, gpt2-medium, gpt2-large, gpt2-xl: downloaded once into data/models).", Required = true };
         var prompt = new Option<string>("--prompt", "-p") { Description = "Text to continue (default: start of a document).", DefaultValueFactory = _ => "" };
         var tokens = new Option<int>("--tokens", "-g") { Description = "Tokens to generate.", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "Softmax temperature; 0 is greedy.", DefaultValueFactory = _ => 1f };
@@ -49,7 +49,8 @@ internal static class SampleCommand
                 throw new UsageException($"--top-p: must be in (0, 1], got {p}.");
             }
 
-            var (config, _) = Formats.ModelFile.ReadHeader(parse.GetValue(model)!);
+            string file = HuggingFace.Hub.ResolveModel(parse.GetValue(model)!, error);
+            var (config, _) = Formats.ModelFile.ReadHeader(file);
             string text = parse.GetValue(prompt)!;
             int promptTokens = 1 + Gpt2Tokenizer.Instance.Encode(text).Count;
             if (promptTokens >= config.MaxSequenceLength)
@@ -58,7 +59,7 @@ internal static class SampleCommand
             }
 
             using var be = Cli.Backends.Create(parse.GetValue(backend)!, threads: null);
-            using var gpt = Gpt2Model.Load(parse.GetValue(model)!, be);
+            using var gpt = Gpt2Model.Load(file, be);
             var options = new GenerationOptions { MaxTokens = n, Temperature = temp, TopK = k, TopP = p, Seed = parse.GetValue(seed) };
             output.Write(text);
             int generated = 0;

@@ -23,7 +23,7 @@ internal static class TrainCommand
     {
         var train = new Option<string>("--train", "-i") { Description = "Training shards (glob in the file name); TinyShakespeare is prepared when missing.", DefaultValueFactory = _ => DefaultTrain };
         var val = new Option<string>("--val", "-j") { Description = "Validation shards.", DefaultValueFactory = _ => DefaultVal };
-        var model = new Option<string>("--model", "-e") { Description = "Model file to start from, or descriptor (d12, d24, d36, d48, gpt3:cN, L4H4C128).", DefaultValueFactory = _ => DefaultModel };
+        var model = new Option<string>("--model", "-e") { Description = "Model file to start from, pretrained GPT-2 (gpt2, gpt2-medium, gpt2-large, gpt2-xl: downloaded once into data/models), or descriptor (d12, d24, d36, d48, gpt3:cN, L4H4C128).", DefaultValueFactory = _ => DefaultModel };
         var outDir = new Option<string?>("--output", "-o") { Description = "Folder for main.log and checkpoints." };
         var batch = new Option<int>("--batch", "-b") { Description = "Micro-batch size B.", DefaultValueFactory = _ => 8 };
         var seq = new Option<int>("--seq", "-t") { Description = "Sequence length T.", DefaultValueFactory = _ => 64 };
@@ -124,7 +124,7 @@ internal static class TrainCommand
     private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume, RunSettings settings)
     {
         // every input is read and checked before the model is built, so bad input costs nothing and writes nothing
-        var source = ModelSource.Resolve(modelArg, settings.SequenceLength);
+        var source = ModelSource.Resolve(modelArg, settings.SequenceLength, output);
         using var comm = MpiJob.Join(settings.MpiTimeout);
         if (comm.Size == 1)
         {

@@ -14,8 +14,8 @@ app="$root/artifacts/gpu/gpt2"
 chmod +x "$app"
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 phase() { echo; echo "=== $* (t=${SECONDS}s)"; }
-# GPT2_GPU_PHASES picks phases by name (default all): fixtures ops d12 bench nccl
-want() { [[ " ${GPT2_GPU_PHASES:-fixtures ops d12 bench nccl} " == *" $1 "* ]]; }
+# GPT2_GPU_PHASES picks phases by name (default all): fixtures ops d12 bench nccl hf
+want() { [[ " ${GPT2_GPU_PHASES:-fixtures ops d12 bench nccl hf} " == *" $1 "* ]]; }
 
 phase device
 nvidia-smi -L
@@ -42,6 +42,7 @@ timeout 60 "$app" devices
 
 want fixtures && phase "verify every fixture on CUDA (ILGPU GEMM kernel and cuBLAS fp32)"
 want fixtures && for f in Gpt2.Tests/Fixtures/*/; do
+  [ -f "$f/model.bin" ] || continue # huggingface/ holds import fixtures, not training ones
   name=$(basename "$f")
   for mm in kernel cublas; do
     timeout 90 "$app" verify --backend ilgpu-cuda --matmul "$mm" --model "$f/model.bin" --state "$f/state.bin" \
@@ -100,6 +101,13 @@ done
 cmp -s /tmp/host.losses /tmp/nccl.losses && cmp -s /tmp/host.losses /tmp/nccl-z1.losses && [ -s /tmp/host.losses ] \
   && echo "NCCL: losses identical to host collectives (plain and ZeRO-1)" || echo "NCCL: LOSSES DIFFER"
 grep -E "comm" /tmp/nccl-z1.txt | tail -2
+fi
+
+if want hf; then
+phase "Hugging Face interop against transformers (CPU): import -> verify, export -> from_pretrained, tokenizer"
+timeout 300 python3 tools/huggingface/check_transformers.py "$app" "$OUT/hf" 2>&1 | grep -v Warning
+echo "hf: rc=${PIPESTATUS[0]}"
+rm -rf "$OUT/hf"/hf-* "$OUT/hf"/*.bin
 fi
 
 phase done
