@@ -29,6 +29,12 @@ internal static class Downloader
             try
             {
                 long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
+                if (size is long longest && have > longest)
+                {
+                    File.Delete(partial); // longer than the file: not a prefix of it
+                    have = 0;
+                }
+
                 if (size is not long announced || have < announced)
                 {
                     await FetchAsync(http, url, partial, have, size, progress, cancellationToken).ConfigureAwait(false);
