@@ -48,6 +48,20 @@ public sealed class DownloaderTests : TempDirectoryTest
     }
 
     [Test]
+    public async Task APartialFileLongerThanTheFileIsStartedOver()
+    {
+        using var server = new LoopbackHubServer();
+        var content = Content(3_000);
+        server.Add(Repository, "config.json", content);
+        string target = Path.Combine(TempDir, "config.json");
+        File.WriteAllBytes(target + ".part", Content(5_000));
+        await Downloader.DownloadAsync(Url(server, "config.json"), target, null, default);
+
+        Assert.That(File.ReadAllBytes(target), Is.EqualTo(content));
+        Assert.That(server.Requests, Has.None.Contains(" from "), "no range asked");
+    }
+
+    [Test]
     public void AWrongSizeIsRefusedAndNothingIsKept()
     {
         using var server = new LoopbackHubServer { AnnouncedSize = 10_001 };
