@@ -17,6 +17,7 @@ public static class TextCorpus
     /// <param name="shardTokens">Tokens per training shard.</param>
     /// <param name="progress">Receives the number of files tokenized so far.</param>
     /// <returns>The shard paths written, validation first.</returns>
+    /// <exception cref="FileFormatException">A file is not UTF-8 text (invalid UTF-8, or more than 1% NUL characters).</exception>
     public static IReadOnlyList<string> Write(IReadOnlyList<string> files, string directory, string prefix, int validationTokens, int shardTokens,
         Action<int>? progress = null)
     {
@@ -26,13 +27,20 @@ public static class TextCorpus
         var tokenizer = Gpt2Tokenizer.Instance;
         var documents = new ushort[files.Count][];
         int done = 0;
-        Parallel.For(0, files.Count, i =>
+        try
         {
-            var doc = new List<ushort>();
-            tokenizer.AppendDocument(File.ReadAllText(files[i]), doc);
-            documents[i] = [.. doc];
-            progress?.Invoke(Interlocked.Increment(ref done));
-        });
+            Parallel.For(0, files.Count, i =>
+            {
+                var doc = new List<ushort>();
+                tokenizer.AppendDocument(ReadText(files[i]), doc);
+                documents[i] = [.. doc];
+                progress?.Invoke(Interlocked.Increment(ref done));
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.OfType<IOException>().FirstOrDefault() is { } io)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(io); // the file's own error, not the loop's wrapper
+        }
 
         var all = documents.SelectMany(d => d).ToArray();
         if (all.Length <= validationTokens)
@@ -53,5 +61,32 @@ public static class TextCorpus
         }
 
         return written;
+    }
+
+    /// <summary>
+    /// A file's text, refusing what is not UTF-8 text: tokenizing binary data would make shards of garbage silently.
+    /// </summary>
+    internal static string ReadText(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        var strict = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        int bom = bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;
+        string text;
+        try
+        {
+            text = strict.GetString(bytes, bom, bytes.Length - bom);
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new FileFormatException(path, $"not UTF-8 text: invalid byte 0x{bytes[bom + Math.Max(0, e.Index)]:X2} at offset {bom + Math.Max(0, e.Index)}; prepare text takes UTF-8 text files.");
+        }
+
+        int nuls = text.AsSpan().Count('\0');
+        if (nuls > text.Length / 100)
+        {
+            throw new FileFormatException(path, $"looks like binary data, not text: {nuls} of its {text.Length} characters are NUL.");
+        }
+
+        return text;
     }
 }

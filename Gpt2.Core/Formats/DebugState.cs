@@ -85,7 +85,7 @@ public sealed class DebugState
             throw new FileNotFoundException($"Debug state file not found: {path}", path);
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        using var stream = FileHeader.OpenRead(path, "llm.c debug state");
         int[] h = FileHeader.Read(stream, path, Magic, "llm.c debug state", Version);
         int b = h[2], t = h[3];
         if (b <= 0 || t <= 0 || t > config.MaxSequenceLength)

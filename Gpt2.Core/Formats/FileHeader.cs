@@ -8,6 +8,22 @@ internal static class FileHeader
     public const int Ints = 256;
     public const int Bytes = Ints * sizeof(int);
 
+    /// <summary>
+    /// Opens a file of this family for reading. A file shorter than the header is refused before it is opened: FIFOs
+    /// and devices report a length of 0, and opening a FIFO would wait for a writer forever.
+    /// </summary>
+    public static FileStream OpenRead(string path, string kind)
+    {
+        long length = new FileInfo(path).Length;
+        if (length < Bytes)
+        {
+            throw new FileFormatException(path, $"truncated {kind} header: {length} of {Bytes} bytes" +
+                (length == 0 ? " (an empty file, or not a regular file, such as a FIFO or a device)." : "."));
+        }
+
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+    }
+
     /// <summary>Reads and checks magic and version; returns all 256 values.</summary>
     public static int[] Read(Stream stream, string path, int magic, string kind, params int[] versions)
     {

@@ -55,13 +55,19 @@ public static class ModelFile
     /// <param name="config">The model's shape.</param>
     /// <param name="format">float32 (version 3) or bf16 (version 5, rounded to nearest even).</param>
     /// <param name="source">Fills each chunk with the parameters starting at the given index.</param>
-    public static void Write(string path, Gpt2Config config, ModelFileFormat format, Action<long, Span<float>> source)
+    public static void Write(string path, Gpt2Config config, ModelFileFormat format, Action<long, Span<float>> source) =>
+        WriteHashed(path, config, format, source);
+
+    /// <summary>Writes a model file atomically and returns the SHA-256 of its bytes (lowercase hex).</summary>
+    internal static string WriteHashed(string path, Gpt2Config config, ModelFileFormat format, Action<long, Span<float>> source)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(source);
         long count = new ParameterLayout(config).Count;
-        AtomicFile.Write(path, stream =>
+        string sha256 = "";
+        AtomicFile.Write(path, file =>
         {
+            using var stream = new HashingStream(file);
             int[] header = new int[FileHeader.Ints];
             header[0] = Magic;
             header[1] = (int)format;
@@ -89,7 +95,10 @@ public static class ModelFile
                     stream.Write<ushort>(n);
                 }
             }
+
+            sha256 = stream.Sha256();
         });
+        return sha256;
     }
 
     /// <summary>Writes a model file atomically from host memory.</summary>
@@ -117,7 +126,7 @@ public static class ModelFile
             throw new FileNotFoundException($"Model file not found: {path}", path);
         }
 
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return FileHeader.OpenRead(path, "llm.c model file");
     }
 
     private static (Gpt2Config, ModelFileFormat) ReadHeader(FileStream stream, string path)

@@ -50,6 +50,22 @@ public static class TokenShard
         });
     }
 
+    /// <summary>Opens a shard with its stream at the first token, after checking its header and length.</summary>
+    internal static FileStream OpenAfterHeader(string path, out long count)
+    {
+        var stream = OpenRead(path);
+        try
+        {
+            count = ReadHeader(stream, path);
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
     private static FileStream OpenRead(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -58,7 +74,7 @@ public static class TokenShard
             throw new FileNotFoundException($"Token shard not found: {path}", path);
         }
 
-        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+        return FileHeader.OpenRead(path, "llm.c token shard");
     }
 
     private static long ReadHeader(FileStream stream, string path)

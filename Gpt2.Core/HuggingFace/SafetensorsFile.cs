@@ -63,13 +63,16 @@ public sealed class SafetensorsFile : IDisposable
             throw new FileNotFoundException($"Safetensors file not found: {path}", path);
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = stream.Length;
-        Span<byte> prefix = stackalloc byte[8];
-        if (length < 8 || stream.ReadAtLeast(prefix, 8, throwOnEndOfStream: false) < 8)
+        // checked before opening: a FIFO or device reports 0 bytes, and opening a FIFO would wait for a writer forever
+        long length = new FileInfo(path).Length;
+        if (length < 8)
         {
-            throw new FileFormatException(path, $"{length} bytes is too short for a safetensors file (8-byte header length missing)");
+            throw new FileFormatException(path, $"{length} bytes is too short for a safetensors file (8-byte header length missing; a FIFO or device reads as 0)");
         }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Span<byte> prefix = stackalloc byte[8];
+        stream.ReadExactly(prefix);
 
         ulong headerBytes = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerBytes > MaxHeaderBytes)

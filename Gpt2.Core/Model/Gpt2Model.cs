@@ -81,7 +81,15 @@ public sealed partial class Gpt2Model : IDisposable
         var model = new Gpt2Model(config, backend);
         try
         {
-            ModelFile.Read(path, (offset, chunk) => backend.Upload(chunk, model.Parameters.All.View(offset, [chunk.Length])));
+            ModelFile.Read(path, (offset, chunk) =>
+            {
+                if (model.Layout.FindNonFinite(chunk, offset) is { } bad)
+                {
+                    throw new FileFormatException(path, $"parameter {bad}; a model with NaN or infinite parameters is refused");
+                }
+
+                backend.Upload(chunk, model.Parameters.All.View(offset, [chunk.Length]));
+            });
             return model;
         }
         catch
@@ -96,6 +104,33 @@ public sealed partial class Gpt2Model : IDisposable
     /// <param name="format">fp32 (version 3) or bf16 (version 5).</param>
     public void Save(string path, ModelFileFormat format = ModelFileFormat.Float32) =>
         ModelFile.Write(path, Config, format, (offset, chunk) => Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk));
+
+    /// <summary>
+    /// Saves a checkpoint's model file (fp32) and returns its SHA-256, or refuses, writing nothing, when a parameter is
+    /// not finite; <paramref name="nonFinite"/> then names it.
+    /// </summary>
+    internal string? SaveChecked(string path, out string? nonFinite)
+    {
+        string? bad = null;
+        try
+        {
+            nonFinite = null;
+            return ModelFile.WriteHashed(path, Config, ModelFileFormat.Float32, (offset, chunk) =>
+            {
+                Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk);
+                bad = Layout.FindNonFinite(chunk, offset);
+                if (bad is not null)
+                {
+                    throw new NonFiniteException();
+                }
+            });
+        }
+        catch (NonFiniteException)
+        {
+            nonFinite = bad;
+            return null;
+        }
+    }
 
     /// <summary>Copies all parameters from the host.</summary>
     /// <param name="source">Parameters in layout order.</param>
@@ -180,4 +215,7 @@ public sealed partial class Gpt2Model : IDisposable
             throw new ArgumentException($"Expected {Layout.Count} elements, got {length}.", name);
         }
     }
+
+    /// <summary>Aborts a checkpoint write from inside the writer's callback.</summary>
+    private sealed class NonFiniteException : Exception;
 }

@@ -27,6 +27,10 @@ public sealed class Trainer : IDisposable
     private readonly int _accumulation;
     private readonly ICommunicator _comm;
     private readonly DataParallel _dp;
+    private readonly OutputFolderLock? _lock;
+    private OutlierDetector _lossOutliers = new(), _normOutliers = new();
+    private string _runId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+    private string? _lastCheckpoint;
     private int _restoredStep = -1;
     private float? _lastValidationLoss;
 
@@ -85,6 +89,11 @@ public sealed class Trainer : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.ZeroStage, "ZeroStage must be 0 (plain data parallel) or 1 (sharded optimizer state).");
         }
+
+        if (options.KeepCheckpoints < 0 || options.MajorCheckpointEvery < 0 || !(options.SkipLossZScore >= 0) || !(options.SkipGradientNormZScore >= 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "KeepCheckpoints, MajorCheckpointEvery and the skip z-scores must be 0 or more.");
+        }
         int bt = train.BatchSize * train.SequenceLength;
         int total = options.TotalBatchTokens == 0 ? bt * train.WorldSize : options.TotalBatchTokens;
         if (total % (bt * train.WorldSize) != 0)
@@ -102,6 +111,10 @@ public sealed class Trainer : IDisposable
         _adamw = new AdamW(model, options.Optimizer, _dp.ShardOffset, _dp.ShardLength);
         _sampler = new TokenSampler(options.Seed);
         _dp.BroadcastParameters();
+        if (options.OutputDirectory is not null && communicator.Rank == 0)
+        {
+            _lock = OutputFolderLock.Acquire(options.OutputDirectory);
+        }
     }
 
     /// <summary>Optimizer steps completed.</summary>
@@ -131,10 +144,40 @@ public sealed class Trainer : IDisposable
     public void Restore(string modelPath, TrainingState state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        if (state.ModelSha256 is { } expected && IO.HashingStream.Sha256Of(modelPath) != expected)
+        {
+            throw new CheckpointMismatchException($"{modelPath} is not the model file its training state was written with (SHA-256 differs); " +
+                "the pair mixes two runs or the model file was replaced.");
+        }
+
         var (config, _, parameters) = Formats.ModelFile.Read(modelPath);
         if (config != _model.Config)
         {
             throw new Formats.FileFormatException(modelPath, "the checkpoint's model shape differs from the model being trained.");
+        }
+
+        if (_model.Layout.FindNonFinite(parameters) is { } bad)
+        {
+            throw new Formats.FileFormatException(modelPath, $"parameter {bad}; a checkpoint with NaN or infinite parameters is refused.");
+        }
+
+        if (!_o.AllowResumeChanges && state.Settings.Count > 0)
+        {
+            var now = Settings();
+            var changed = state.Settings.Keys.Union(now.Keys)
+                .Where(k => state.Settings.GetValueOrDefault(k) != now.GetValueOrDefault(k))
+                .Select(k => $"{k}: checkpoint {state.Settings.GetValueOrDefault(k) ?? "(none)"}, now {now.GetValueOrDefault(k) ?? "(none)"}")
+                .ToList();
+            if (changed.Count > 0)
+            {
+                throw new CheckpointMismatchException($"The checkpoint at step {state.Step} was trained with other settings ({string.Join("; ", changed)}). " +
+                    "Resume with the same settings, or allow the change deliberately (TrainerOptions.AllowResumeChanges; gpt2 train --allow-resume-changes).");
+            }
+        }
+
+        if (state.TrainPosition.Shard >= _train.Shards.Count || state.TrainPosition.Sample < 0)
+        {
+            throw new CheckpointMismatchException($"The checkpoint reads training shard {state.TrainPosition.Shard + 1} next, but only {_train.Shards.Count} shard(s) match now.");
         }
 
         _model.SetParameters(parameters);
@@ -143,9 +186,16 @@ public sealed class Trainer : IDisposable
         _adamw.StepCount = state.OptimizerStep;
         _train.Seek(state.TrainPosition);
         _sampler.State = state.SamplerState;
+        _runId = state.RunId ?? _runId;
+        _lossOutliers = state.LossOutliers is { } l ? OutlierDetector.Restore(l) : new();
+        _normOutliers = state.NormOutliers is { } n ? OutlierDetector.Restore(n) : new();
+        _lastCheckpoint = modelPath;
         Step = state.Step;
         _restoredStep = state.Step;
     }
+
+    /// <summary>The run's id: random for a new run, the checkpoint's after <see cref="Restore"/>; every checkpoint records it.</summary>
+    public string RunId => _runId;
 
     /// <summary>Restores the newest complete checkpoint in a folder (see <see cref="CheckpointFolder.FindLatest"/>), if there is one.</summary>
     /// <param name="directory">The folder, usually <see cref="TrainerOptions.OutputDirectory"/>.</param>
@@ -196,6 +246,7 @@ public sealed class Trainer : IDisposable
         float? lastLoss = null;
         Checkpoint? checkpoint = null;
         bool cancelled = false;
+        PrepareOutputFolder();
         using var log = OpenLog();
         if (_o.OverfitSingleBatch)
         {
@@ -286,7 +337,11 @@ public sealed class Trainer : IDisposable
     public string Checkpoint(string directory) => SaveCheckpoint(directory).ModelPath;
 
     /// <inheritdoc/>
-    public void Dispose() => _adamw.Dispose();
+    public void Dispose()
+    {
+        _adamw.Dispose();
+        _lock?.Dispose();
+    }
 
     private bool Due(int every) => every > 0 && Step % every == 0;
 
@@ -299,7 +354,7 @@ public sealed class Trainer : IDisposable
     /// One optimizer step: gradients accumulated over the micro-batches (each process's loss scaled so that the sum
     /// over processes is the mean), summed over processes, clipped by the global norm, AdamW.
     /// </summary>
-    private (float Loss, float LearningRate, float GradientNorm) TrainStep()
+    private (float Loss, float LearningRate, float GradientNorm, string? Skipped) TrainStep()
     {
         _model.ZeroGrad();
         double loss = 0;
@@ -316,9 +371,73 @@ public sealed class Trainer : IDisposable
 
         _dp.ReduceGradients();
         float lr = _o.Schedule.At(Step);
-        float norm = _adamw.Step(lr, _o.Optimizer.MaxGradientNorm is null ? null : _dp.GradientNorm(_adamw));
-        _dp.GatherParameters();
-        return (_dp.Sum((float)loss) / (_accumulation * _comm.Size), lr, norm);
+        float meanLoss = _dp.Sum((float)loss) / (_accumulation * _comm.Size);
+        float norm = _dp.GradientNorm(_adamw);
+        if (!float.IsFinite(meanLoss) || !float.IsFinite(norm))
+        {
+            // before the update: the parameters stay as the last good step left them
+            static string Text(float x) => float.IsNaN(x) ? "NaN" : x > 0 ? "+inf" : "-inf";
+            throw Diverged(float.IsFinite(meanLoss) ? $"gradient norm {Text(norm)}" : $"loss {Text(meanLoss)}", gradients: true);
+        }
+
+        double zLoss = _lossOutliers.Update(meanLoss), zNorm = _normOutliers.Update(norm);
+        string? skipped = _o.SkipLossZScore > 0 && zLoss > _o.SkipLossZScore
+            ? string.Create(CultureInfo.InvariantCulture, $"loss z-score {zLoss:F2} > {_o.SkipLossZScore}")
+            : _o.SkipGradientNormZScore > 0 && zNorm > _o.SkipGradientNormZScore
+                ? string.Create(CultureInfo.InvariantCulture, $"gradient norm z-score {zNorm:F2} > {_o.SkipGradientNormZScore}")
+                : null;
+        if (skipped is null)
+        {
+            _adamw.Step(lr, _o.Optimizer.MaxGradientNorm is null ? null : norm);
+            _dp.GatherParameters();
+        }
+
+        return (meanLoss, lr, norm, skipped);
+    }
+
+    private TrainingDivergedException Diverged(string what, bool gradients)
+    {
+        var values = new float[_model.Layout.Count];
+        string? tensor = null;
+        if (gradients)
+        {
+            _model.GetGradients(values);
+            tensor = _model.Layout.FindNonFinite(values) is { } g ? "gradient of " + g : null;
+        }
+
+        if (tensor is null)
+        {
+            _model.GetParameters(values);
+            tensor = _model.Layout.FindNonFinite(values);
+        }
+
+        if (tensor is null && gradients)
+        {
+            what += " (every gradient and parameter is finite: their squares overflow float32)";
+        }
+
+        return new TrainingDivergedException(Step, what, tensor, _lastCheckpoint);
+    }
+
+    /// <summary>What this run trains with, by name: recorded in every checkpoint and compared on resume.</summary>
+    private Dictionary<string, string> Settings()
+    {
+        var c = _model.Config;
+        var s = _o.Schedule;
+        var a = _o.Optimizer;
+        string Data(DataLoader? loader) => loader is null ? "(none)" : string.Join(", ", loader.Shards.Select(Path.GetFileName));
+        return new Dictionary<string, string>
+        {
+            ["model"] = $"L={c.LayerCount} NH={c.HeadCount} C={c.ChannelCount} V={c.VocabularySize} Vp={c.PaddedVocabularySize} maxT={c.MaxSequenceLength}",
+            ["batch"] = $"B={_train.BatchSize} T={_train.SequenceLength}, {TokensPerStep * _comm.Size} tokens per step, {_comm.Size} process(es)",
+            ["training data"] = $"{Data(_train)} ({_train.TokenCount} tokens)",
+            ["validation data"] = _validation is null ? "(none)" : $"{Data(_validation)} ({_validation.TokenCount} tokens)",
+            ["schedule"] = string.Create(CultureInfo.InvariantCulture, $"{s.Kind} lr {s.LearningRate:R} warmup {s.WarmupSteps} over {s.TotalSteps} steps to {s.FinalFraction:R}"),
+            ["optimizer"] = string.Create(CultureInfo.InvariantCulture,
+                $"AdamW beta1 {a.Beta1:R} beta2 {a.Beta2:R} eps {a.Epsilon:R} decay {a.WeightDecay:R} on {a.WeightDecayMode}, clip {a.MaxGradientNorm?.ToString("R", CultureInfo.InvariantCulture) ?? "off"}, ZeRO {_o.ZeroStage}"),
+            ["seed"] = _o.Seed.ToString(CultureInfo.InvariantCulture),
+            ["overfit single batch"] = _o.OverfitSingleBatch ? "yes" : "no",
+        };
     }
 
     /// <summary>The step with its wall time and the time the host spent in collectives.</summary>
@@ -326,11 +445,11 @@ public sealed class Trainer : IDisposable
     {
         long start = Stopwatch.GetTimestamp();
         var communication = _dp.CommunicationTime;
-        var (loss, lr, norm) = TrainStep();
+        var (loss, lr, norm, skipped) = TrainStep();
         _model.Backend.Synchronize();
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         double communicationMs = (_dp.CommunicationTime - communication).TotalMilliseconds;
-        return new TrainStepReport(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, (double)TokensPerStep * _comm.Size / (ms / 1000), communicationMs);
+        return new TrainStepReport(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, (double)TokensPerStep * _comm.Size / (ms / 1000), communicationMs, skipped);
     }
 
     private void Evaluate(StreamWriter? log)
@@ -351,12 +470,54 @@ public sealed class Trainer : IDisposable
             return folder.At(Step);
         }
 
-        var checkpoint = folder.Write(_model, new TrainingState(Step, _adamw.StepCount, _train.Position, _sampler.State, m, v));
+        var state = new TrainingState(Step, _adamw.StepCount, _train.Position, _sampler.State, m, v)
+        {
+            RunId = _runId, Settings = Settings(), LossOutliers = _lossOutliers.Save(), NormOutliers = _normOutliers.Save(),
+        };
+        var checkpoint = folder.Write(_model, state, out string? nonFinite)
+            ?? throw new TrainingDivergedException(Step, "parameters are not finite, so no checkpoint was written", nonFinite, _lastCheckpoint);
+        _lastCheckpoint = checkpoint.ModelPath;
+        folder.Prune(_o.KeepCheckpoints, _o.MajorCheckpointEvery);
         Checkpointed?.Invoke(checkpoint.ModelPath);
         return checkpoint;
     }
 
-    /// <summary>main.log in the output folder, on rank 0; appended to when the run continues a checkpoint.</summary>
+    /// <summary>
+    /// On rank 0, before the log is opened: removes what interrupted checkpoints left behind, and refuses (or, told
+    /// to, clears) checkpoints of an earlier run in the folder of a run that does not resume.
+    /// </summary>
+    private void PrepareOutputFolder()
+    {
+        if (_o.OutputDirectory is not { } directory || _comm.Rank != 0)
+        {
+            return;
+        }
+
+        var folder = new CheckpointFolder(directory);
+        folder.CleanUp();
+        if (_restoredStep >= 0 || folder.FindAll() is not { Count: > 0 } earlier)
+        {
+            return;
+        }
+
+        if (!_o.OverwriteCheckpoints)
+        {
+            throw new CheckpointMismatchException($"{directory} holds checkpoints of an earlier run (up to step {earlier[^1].Step}), which a later resume " +
+                "would mix with this run's: resume it (gpt2 train -y 1; Trainer.TryRestoreLatest) or start over (--overwrite; TrainerOptions.OverwriteCheckpoints).");
+        }
+
+        foreach (var c in earlier)
+        {
+            File.Delete(c.StatePath);
+            File.Delete(c.ModelPath);
+        }
+    }
+
+    /// <summary>
+    /// main.log in the output folder, on rank 0. A resumed run first cuts the log back to the restored step (the
+    /// validation line of that step stays, it came before the checkpoint; training lines from it on go), so a run
+    /// interrupted any number of times ends with the log of an uninterrupted one.
+    /// </summary>
     private StreamWriter? OpenLog()
     {
         if (_o.OutputDirectory is null || _comm.Rank != 0)
@@ -365,6 +526,27 @@ public sealed class Trainer : IDisposable
         }
 
         Directory.CreateDirectory(_o.OutputDirectory);
-        return new StreamWriter(Path.Combine(_o.OutputDirectory, "main.log"), append: Step > 0) { AutoFlush = true };
+        string path = Path.Combine(_o.OutputDirectory, "main.log");
+        if (Step > 0 && File.Exists(path))
+        {
+            var kept = File.ReadAllLines(path).Where(line => LogStep(line) is not { } entry || entry.Step < Step || (entry.Step == Step && !entry.IsTrain)).ToList();
+            IO.AtomicFile.Write(path, stream =>
+            {
+                using var w = new StreamWriter(stream, leaveOpen: true);
+                kept.ForEach(w.WriteLine);
+            });
+        }
+
+        return new StreamWriter(path, append: Step > 0) { AutoFlush = true };
+    }
+
+    /// <summary>The step of a main.log line (<c>s:STEP trl:…</c> or <c>s:STEP tel:…</c>) and whether it is a training line.</summary>
+    private static (int Step, bool IsTrain)? LogStep(string line)
+    {
+        int space = line.IndexOf(' ', StringComparison.Ordinal);
+        return line.StartsWith("s:", StringComparison.Ordinal) && space > 2
+            && int.TryParse(line.AsSpan(2, space - 2), NumberStyles.None, CultureInfo.InvariantCulture, out int step)
+            ? (step, line.AsSpan(space + 1).StartsWith("trl:", StringComparison.Ordinal))
+            : null;
     }
 }

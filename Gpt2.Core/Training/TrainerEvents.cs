@@ -10,8 +10,12 @@ namespace Gpt2.Training;
 /// <param name="Milliseconds">Wall time of the step.</param>
 /// <param name="TokensPerSecond">Tokens processed per second in the step, by all processes together.</param>
 /// <param name="CommunicationMilliseconds">Time of the step spent in collectives (gradient reduction, parameter gathering); 0 for one process.</param>
+/// <param name="SkippedUpdate">
+/// Why the update was skipped (<see cref="TrainerOptions.SkipLossZScore"/>, <see cref="TrainerOptions.SkipGradientNormZScore"/>),
+/// for example <c>loss z-score 7.1</c>; null when it was applied.
+/// </param>
 public readonly record struct TrainStepReport(int Step, int MaxSteps, float Loss, float? ValidationLoss, float LearningRate, float GradientNorm, double Milliseconds,
-    double TokensPerSecond, double CommunicationMilliseconds);
+    double TokensPerSecond, double CommunicationMilliseconds, string? SkippedUpdate = null);
 
 /// <summary>A validation evaluation.</summary>
 /// <param name="Step">Steps completed.</param>

@@ -53,4 +53,31 @@ public sealed record TrainerOptions
 
     /// <summary>Seed of the sampler.</summary>
     public ulong Seed { get; init; } = 1337;
+
+    /// <summary>
+    /// llm.c's <c>-sl</c>: skip a step's update when its loss is more than this many standard deviations above the
+    /// mean of the last 128 steps (0: off). Skipped steps are reported and logged.
+    /// </summary>
+    public float SkipLossZScore { get; init; }
+
+    /// <summary>llm.c's <c>-sg</c>: the same for the gradient norm (0: off).</summary>
+    public float SkipGradientNormZScore { get; init; }
+
+    /// <summary>llm.c's <c>-nk</c>: keep only the newest this many checkpoints in the output folder (0: all).</summary>
+    public int KeepCheckpoints { get; init; }
+
+    /// <summary>llm.c's <c>-nm</c>: checkpoints at multiples of this step are kept whatever <see cref="KeepCheckpoints"/> says (0: none).</summary>
+    public int MajorCheckpointEvery { get; init; }
+
+    /// <summary>
+    /// A run that does not resume refuses an output folder holding checkpoints of an earlier run, which a later resume
+    /// would mix with its own; set this to delete them (and main.log) instead.
+    /// </summary>
+    public bool OverwriteCheckpoints { get; init; }
+
+    /// <summary>
+    /// Resuming refuses a checkpoint whose run trained with other settings (B, T, total batch, data, schedule, seed,
+    /// model); set this when the change is deliberate.
+    /// </summary>
+    public bool AllowResumeChanges { get; init; }
 }

@@ -6,16 +6,18 @@ namespace Gpt2.Training;
 
 /// <summary>
 /// The optimizer and data state that, with a model file, resumes training exactly: a 1024-byte header
-/// (magic 20251128, version 1, step, AdamW t, train loader shard and sample, sampler state, parameter count)
-/// followed by AdamW's first and second moments as float32.
+/// (magic 20251128, version 2, step, AdamW t, train loader shard and sample, sampler state, parameter count, bytes of
+/// the record at the end) followed by AdamW's first and second moments as float32, then a UTF-8 JSON record: the run's
+/// id, the SHA-256 of the model file written with this state, the settings the run trained with (checked on resume)
+/// and the outlier detectors' windows. Version 1 files (no record) are still read.
 /// </summary>
 public sealed class TrainingState
 {
     /// <summary>The header magic number.</summary>
     public const int Magic = 20251128;
 
-    /// <summary>The only supported version.</summary>
-    public const int Version = 1;
+    /// <summary>The version written (version 1, without the record, is still read).</summary>
+    public const int Version = 2;
 
     /// <summary>Creates a state.</summary>
     /// <param name="step">Steps completed.</param>
@@ -59,18 +61,34 @@ public sealed class TrainingState
     /// <summary>AdamW v.</summary>
     public float[] SecondMoment { get; }
 
+    /// <summary>The run's id, kept by every checkpoint of a run and its resumptions (null in version 1 files).</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>The SHA-256 (lowercase hex) of the model file of the same checkpoint, checked on resume (null in version 1 files).</summary>
+    public string? ModelSha256 { get; init; }
+
+    /// <summary>What the run trained with (batch shape, data, schedule, seed, model), by name; checked on resume.</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The loss and gradient-norm outlier detectors' states.</summary>
+    internal double[]? LossOutliers { get; init; }
+
+    internal double[]? NormOutliers { get; init; }
+
     /// <summary>Writes the state atomically.</summary>
     /// <param name="path">The file.</param>
     public void Write(string path)
     {
+        byte[] record = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Record(RunId, ModelSha256, Settings, LossOutliers, NormOutliers));
         AtomicFile.Write(path, stream =>
         {
             long sample = TrainPosition.Sample;
             FileHeader.Write(stream, [Magic, Version, Step, OptimizerStep, TrainPosition.Shard,
                 (int)(sample & 0xFFFFFFFF), (int)(sample >> 32), (int)(SamplerState & 0xFFFFFFFF), (int)(SamplerState >> 32),
-                FirstMoment.Length]);
+                FirstMoment.Length, record.Length]);
             stream.Write<float>(FirstMoment);
             stream.Write<float>(SecondMoment);
+            stream.Write(record);
         });
     }
 
@@ -85,20 +103,58 @@ public sealed class TrainingState
             throw new FileNotFoundException($"Training state not found: {path}", path);
         }
 
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
-        int[] h = FileHeader.Read(stream, path, Magic, "training state", Version);
+        using var stream = FileHeader.OpenRead(path, "training state");
+        int[] h = FileHeader.Read(stream, path, Magic, "training state", 1, Version);
         if (h[9] != parameterCount)
         {
             throw new FileFormatException(path, $"holds optimizer state for {h[9]} parameters, the model has {parameterCount}.");
         }
 
-        FileHeader.CheckLength(stream, path, FileHeader.Bytes + 2 * parameterCount * sizeof(float), $"moments of {parameterCount} parameters");
+        int recordBytes = h[1] == 1 ? 0 : h[10];
+        if (recordBytes < 0)
+        {
+            throw new FileFormatException(path, $"negative record length {recordBytes}.");
+        }
+
+        FileHeader.CheckLength(stream, path, FileHeader.Bytes + 2 * parameterCount * sizeof(float) + recordBytes, $"moments of {parameterCount} parameters");
         var m = new float[parameterCount];
         var v = new float[parameterCount];
         stream.ReadExactly<float>(m, path);
         stream.ReadExactly<float>(v, path);
+        Record? record = null;
+        if (recordBytes > 0)
+        {
+            var bytes = new byte[recordBytes];
+            stream.ReadExactly<byte>(bytes, path);
+            try
+            {
+                record = System.Text.Json.JsonSerializer.Deserialize<Record>(bytes);
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new FileFormatException(path, $"the run record is not valid JSON: {e.Message}");
+            }
+        }
+
         long sample = (uint)h[5] | ((long)h[6] << 32);
         ulong rng = (uint)h[7] | ((ulong)(uint)h[8] << 32);
-        return new TrainingState(h[2], h[3], new DataLoaderPosition(h[4], sample), rng, m, v);
+        return new TrainingState(h[2], h[3], new DataLoaderPosition(h[4], sample), rng, m, v)
+        {
+            RunId = record?.RunId,
+            ModelSha256 = record?.ModelSha256,
+            Settings = record?.Settings ?? new Dictionary<string, string>(),
+            LossOutliers = record?.LossOutliers,
+            NormOutliers = record?.NormOutliers,
+        };
     }
+
+    /// <summary>The same state, recording the SHA-256 of the model file it goes with.</summary>
+    internal TrainingState WithModelSha256(string sha256) =>
+        new(Step, OptimizerStep, TrainPosition, SamplerState, FirstMoment, SecondMoment)
+        {
+            RunId = RunId, ModelSha256 = sha256, Settings = Settings, LossOutliers = LossOutliers, NormOutliers = NormOutliers,
+        };
+
+    /// <summary>The JSON record after the moments.</summary>
+    private sealed record Record(string? RunId, string? ModelSha256, IReadOnlyDictionary<string, string>? Settings, double[]? LossOutliers, double[]? NormOutliers);
 }

@@ -14,4 +14,17 @@ internal static class ExitCodes
 
     /// <summary>A download failed (no network, or the server sent something else than it announced).</summary>
     public const int Unavailable = 3;
+
+    /// <summary>Training stopped because a loss, gradient norm or parameter was not finite; the last good checkpoint is kept.</summary>
+    public const int Diverged = 4;
+
+    /// <summary>
+    /// Training stopped early on Ctrl+C or SIGTERM after finishing its step; with -o a checkpoint was written and
+    /// <c>-y 1</c> resumes it (75 is sysexits' "temporary failure, try again").
+    /// </summary>
+    public const int Interrupted = 75;
+
+    /// <summary>The exit codes, for <c>--help</c>.</summary>
+    public const string Description = "Exit codes: 0 done; 1 a check failed; 2 bad input (flags, files), nothing written; 3 a download failed; " +
+        "4 training diverged (NaN/inf), last good checkpoint kept; 75 interrupted (Ctrl+C, SIGTERM), checkpoint written, resume with -y 1.";
 }

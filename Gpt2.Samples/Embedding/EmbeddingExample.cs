@@ -33,6 +33,7 @@ internal static class EmbeddingExample
             Schedule = new LearningRateSchedule(ScheduleKind.Cosine, 3e-3f, WarmupSteps: 4, TotalSteps: 40, FinalFraction: 0.1f),
             ValidationEvery = 40, ValidationBatches = 8, SampleTokens = 0,
             OutputDirectory = Path.Combine(workDirectory, "out"),
+            OverwriteCheckpoints = true, // each run of the example starts afresh, replacing the last one's checkpoints
         };
         using var trainer = new Trainer(model, train, validation, options);
 

@@ -51,6 +51,12 @@ internal static class SampleCommand
 
             string file = HuggingFace.Hub.ResolveModel(parse.GetValue(model)!, error);
             var (config, _) = Formats.ModelFile.ReadHeader(file);
+            if (config.VocabularySize <= Gpt2Tokenizer.EndOfText)
+            {
+                throw new UsageException($"--model: {file} has a vocabulary of {config.VocabularySize} tokens, without GPT-2's <|endoftext|> ({Gpt2Tokenizer.EndOfText}) that " +
+                    "generation starts from; sample needs a model with GPT-2's vocabulary.");
+            }
+
             string text = parse.GetValue(prompt)!;
             int promptTokens = 1 + Gpt2Tokenizer.Instance.Encode(text).Count;
             if (promptTokens >= config.MaxSequenceLength)

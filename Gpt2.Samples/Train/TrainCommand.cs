@@ -50,11 +50,18 @@ internal static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
         var zero = new Option<int>("--zero", "-z") { Description = "Under mpirun: 0 all-reduces gradients; 1 shards the optimizer state (ZeRO stage 1).", DefaultValueFactory = _ => 0 };
         var collectives = new Option<string>("--collectives") { Description = Collectives.Description, DefaultValueFactory = _ => "auto" };
+        var skipLoss = new Option<float>("--skip-loss-z", "-sl") { Description = "Skip an update whose loss is this many standard deviations above the mean of the last 128 steps (0: off).", DefaultValueFactory = _ => 0f };
+        var skipNorm = new Option<float>("--skip-norm-z", "-sg") { Description = "Skip an update whose gradient norm is this many standard deviations above the mean of the last 128 steps (0: off).", DefaultValueFactory = _ => 0f };
+        var keep = new Option<int>("--keep-checkpoints", "-nk") { Description = "Keep only the newest N checkpoints in -o (0: all).", DefaultValueFactory = _ => 0 };
+        var major = new Option<int>("--major-checkpoint-every", "-nm") { Description = "Checkpoints at multiples of M steps are never deleted by -nk (0: none).", DefaultValueFactory = _ => 0 };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Start a fresh run in an -o folder that holds an earlier run's checkpoints, deleting them." };
+        var allowChanges = new Option<bool>("--allow-resume-changes") { Description = "Resume (-y 1) even though B, T, the total batch, the data, the schedule, the seed or the model differ from the checkpoint's." };
         var mpiTimeout = new Option<int>("--mpi-timeout") { Description = "Under mpirun: seconds a collective may wait for the other processes before the job is aborted.", DefaultValueFactory = _ => 600 };
-        var command = new Command("train", "Train GPT-2 on token shards, llm.c style.")
+        var command = new Command("train", "Train GPT-2 on token shards, llm.c style. " + ExitCodes.Description)
         {
             train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
             sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads, zero, collectives, mpiTimeout,
+            skipLoss, skipNorm, keep, major, overwrite, allowChanges,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "train", () =>
@@ -62,6 +69,32 @@ internal static class TrainCommand
             int b = Flags.Positive(parse.GetValue(batch), "--batch"), t = Flags.Positive(parse.GetValue(seq), "--seq");
             int x = Flags.Positive(parse.GetValue(steps), "--max-steps");
             int d = Flags.NonNegative(parse.GetValue(total), "--total-batch");
+            if ((long)b * t > int.MaxValue / 2)
+            {
+                throw new UsageException($"--batch, --seq: B·T = {(long)b * t} tokens per micro-batch is more than this trainer addresses ({int.MaxValue / 2}).");
+            }
+
+            // the default warmup shrinks to fit a short run; a warmup asked for that the run cannot hold is refused
+            int u = Flags.NonNegative(parse.GetValue(warmup), "--warmup");
+            if (parse.GetResult(warmup) is null or { Implicit: true })
+            {
+                u = Math.Min(u, x);
+            }
+            else if (u > x)
+            {
+                throw new UsageException($"--warmup: {u} warmup steps is more than the {x} steps of the run (--max-steps).");
+            }
+
+            float sl = parse.GetValue(skipLoss), sg = parse.GetValue(skipNorm);
+            if (!(sl >= 0) || float.IsInfinity(sl))
+            {
+                throw new UsageException($"--skip-loss-z: must be 0 (off) or a positive z-score, got {sl}.");
+            }
+
+            if (!(sg >= 0) || float.IsInfinity(sg))
+            {
+                throw new UsageException($"--skip-norm-z: must be 0 (off) or a positive z-score, got {sg}.");
+            }
             if (d % (b * t) != 0)
             {
                 throw new UsageException($"--total-batch: {d} is not a multiple of B·T = {b * t}.");
@@ -92,6 +125,16 @@ internal static class TrainCommand
 
             int y = Flags.ZeroOrOne(parse.GetValue(resume), "--resume"), a = Flags.ZeroOrOne(parse.GetValue(overfit), "--overfit-single-batch");
             string? o = parse.GetValue(outDir);
+            if (o is { Length: 0 })
+            {
+                throw new UsageException("--output: empty path; give the folder for main.log and checkpoints.");
+            }
+
+            if (o is not null && File.Exists(o))
+            {
+                throw new UsageException($"--output: '{o}' is a file; give the folder for main.log and checkpoints.");
+            }
+
             if (y == 1 && o is null)
             {
                 throw new UsageException("--resume: needs --output (-o), the folder holding the checkpoints.");
@@ -100,7 +143,7 @@ internal static class TrainCommand
             var options = new TrainerOptions
             {
                 TotalBatchTokens = d, MaxSteps = x,
-                Schedule = new LearningRateSchedule(ParseSchedule(parse.GetValue(schedule)!), peak, Flags.NonNegative(parse.GetValue(warmup), "--warmup"), x, q),
+                Schedule = new LearningRateSchedule(ParseSchedule(parse.GetValue(schedule)!), peak, u, x, q),
                 Optimizer = new AdamWOptions
                 {
                     Beta1 = 0.9f, Beta2 = 0.95f, Epsilon = 1e-8f, WeightDecay = wd, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f,
@@ -111,6 +154,10 @@ internal static class TrainCommand
                 SampleTokens = Flags.NonNegative(parse.GetValue(sampleTokens), "--sample-tokens"),
                 CheckpointEvery = Flags.NonNegative(parse.GetValue(checkpointEvery), "--checkpoint-every"),
                 OutputDirectory = o, OverfitSingleBatch = a == 1, Seed = parse.GetValue(seed), ZeroStage = z,
+                SkipLossZScore = sl, SkipGradientNormZScore = sg,
+                KeepCheckpoints = Flags.NonNegative(parse.GetValue(keep), "--keep-checkpoints"),
+                MajorCheckpointEvery = Flags.NonNegative(parse.GetValue(major), "--major-checkpoint-every"),
+                OverwriteCheckpoints = parse.GetValue(overwrite), AllowResumeChanges = parse.GetValue(allowChanges),
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
                 new RunSettings(b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
@@ -159,8 +206,8 @@ internal static class TrainCommand
             comm.Barrier();
         }
 
-        var trainLoader = new DataLoader(trainPattern, settings.BatchSize, settings.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
-        var valLoader = new DataLoader(valPattern, settings.BatchSize, settings.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
+        var trainLoader = OpenLoader(trainPattern, "--train", settings, config, comm);
+        var valLoader = OpenLoader(valPattern, "--val", settings, config, comm);
         var checkpoint = resume ? new CheckpointFolder(options.OutputDirectory!).FindLatest() : null;
         TrainingState? state = null;
         if (checkpoint is { } cp)
@@ -208,15 +255,34 @@ internal static class TrainCommand
                 output.WriteLine(line);
             }
         };
+        trainer.StepCompleted += r =>
+        {
+            if (r.SkippedUpdate is { } why)
+            {
+                output.WriteLine($"{clear}step {r.Step + 1}: update skipped, {why}");
+            }
+        };
         trainer.Validated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clear}val loss {r.Loss:F4} at step {r.Step}"));
         trainer.Sampled += r => output.WriteLine($"{clear}sample at step {r.Step}:\n---\n{r.Text}\n---");
         trainer.Checkpointed += path => output.WriteLine($"{clear}checkpoint {path}");
+        // Ctrl+C and SIGTERM (kill, docker stop, systemd, Slurm) finish the step, checkpoint and exit; a second Ctrl+C exits at once
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = !cancel.IsCancellationRequested; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            cancel.Cancel();
+        });
+        TrainingSummary summary;
         try
         {
-            trainer.Run(cancel.Token);
+            summary = trainer.Run(cancel.Token);
+        }
+        catch (TrainingDivergedException e)
+        {
+            output.WriteLine($"{clear}{e.Message}");
+            return ExitCodes.Diverged;
         }
         finally
         {
@@ -230,7 +296,33 @@ internal static class TrainCommand
             output.WriteLine($"loss curve {png}");
         }
 
-        return ExitCodes.Success;
+        if (summary.Cancelled)
+        {
+            output.WriteLine(summary.Checkpoint is { } path
+                ? $"interrupted at step {summary.Step}; checkpoint {path}; resume with -y 1 -o {options.OutputDirectory}"
+                : $"interrupted at step {summary.Step}; nothing saved (no -o)");
+        }
+
+        // mpirun ends the job when a rank exits non-zero: no rank leaves before rank 0 has written everything
+        comm.Barrier();
+        return summary.Cancelled ? ExitCodes.Interrupted : ExitCodes.Success;
+    }
+
+    /// <summary>A loader over a pattern, every shard's header, size and tokens checked before anything is written.</summary>
+    private static DataLoader OpenLoader(string pattern, string flag, RunSettings settings, Gpt2Config config, ICommunicator comm)
+    {
+        DataLoader loader;
+        try
+        {
+            loader = new DataLoader(pattern, settings.BatchSize, settings.SequenceLength, config.VocabularySize, comm.Rank, comm.Size);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{flag}: {e.Message}");
+        }
+
+        loader.ValidateTokens();
+        return loader;
     }
 
     private static string Eta(TrainStepReport r, int maxSteps) =>
@@ -243,7 +335,4 @@ internal static class TrainCommand
         "constant" => ScheduleKind.Constant,
         _ => ScheduleKind.Wsd,
     };
-
-
-
 }

@@ -3,6 +3,7 @@ using Gpt2.Data;
 using Gpt2.Formats;
 using Gpt2.Samples;
 using Gpt2.Text;
+using Gpt2.Training;
 
 namespace Gpt2.Tests.Distributed;
 
@@ -106,6 +107,27 @@ public sealed class DataParallelTrainingTests : TempDirectoryTest
             using var kill = System.Diagnostics.Process.Start("kill", ["-KILL", pid.ToString(CultureInfo.InvariantCulture)]);
             kill.WaitForExit();
         }
+    }
+
+    [Test]
+    public void SigtermToOneRankStopsEveryRankAtOneStepWithOneCheckpoint()
+    {
+        _ = MpiRun.MpirunPath;
+        WriteShards();
+        string output = Path.Combine(TempDir, "out");
+        using var run = MpiRun.Start(2, [.. Train(output, batch: 2, steps: 100000)]);
+        int pid = RankPid(run, 1);
+        run.WaitForLine(l => l.Contains("step     2/", StringComparison.Ordinal), TimeSpan.FromMinutes(2));
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", pid.ToString(CultureInfo.InvariantCulture)]))
+        {
+            term.WaitForExit();
+        }
+
+        Assert.That(run.WaitForExit(TimeSpan.FromSeconds(90)), Is.True, run.Output);
+        Assert.That(run.ExitCode, Is.EqualTo(75), run.Output);
+        string line = run.WaitForLine(l => l.Contains("interrupted at step", StringComparison.Ordinal), TimeSpan.FromSeconds(5));
+        int step = int.Parse(line[(line.IndexOf("interrupted at step ", StringComparison.Ordinal) + 20)..].Split(';')[0], CultureInfo.InvariantCulture);
+        Assert.That(new CheckpointFolder(output).FindLatest()?.Step, Is.EqualTo(step), "rank 0 checkpointed the step every rank stopped at");
     }
 
     private static int RankPid(MpiRun run, int rank)

@@ -98,8 +98,14 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
         Assert.That(first.Output, Does.StartWith("ROMEO:").And.Length.GreaterThan("ROMEO:".Length));
         Assert.That(second.Output, Is.EqualTo(first.Output), "same seed, same text");
 
-        var resumed = Run("train", "-i", Path.Combine(dir, "tiny_shakespeare_train.bin"), "-j", Path.Combine(dir, "tiny_shakespeare_val.bin"),
-            "-e", "L1H2C16", "-b", "2", "-t", "16", "-x", "6", "-v", "0", "-s", "0", "-o", outDir, "-y", "1", "-l", "0.003");
+        // six steps instead of four changes the cosine schedule: refused unless allowed deliberately
+        string[] resume = ["train", "-i", Path.Combine(dir, "tiny_shakespeare_train.bin"), "-j", Path.Combine(dir, "tiny_shakespeare_val.bin"),
+            "-e", "L1H2C16", "-b", "2", "-t", "16", "-x", "6", "-v", "0", "-s", "0", "-o", outDir, "-y", "1", "-l", "0.003"];
+        var refused = Run(resume);
+        Assert.That(refused.Code, Is.EqualTo(2));
+        Assert.That(refused.Error, Does.Contain("schedule: checkpoint Cosine lr 0.003 warmup 4 over 4 steps").And.Contain("now Cosine lr 0.003 warmup 6 over 6 steps")
+            .And.Contain("--allow-resume-changes"));
+        var resumed = Run([.. resume, "--allow-resume-changes"]);
         Assert.That(resumed.Code, Is.EqualTo(0), resumed.Error);
         Assert.That(resumed.Output, Does.Contain("resumed from").And.Contain("model_00000004.bin").And.Contain("step     5/6"));
     }
