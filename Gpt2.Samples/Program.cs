@@ -3,6 +3,7 @@ using Gpt2.Samples.Bench;
 using Gpt2.Samples.Cli;
 using Gpt2.Samples.Devices;
 using Gpt2.Samples.Embedding;
+using Gpt2.Samples.Eval;
 using Gpt2.Samples.HuggingFace;
 using Gpt2.Samples.Init;
 using Gpt2.Samples.Prepare;
@@ -28,6 +29,7 @@ internal static class Program
             ExportCommand.Create(output, error),
             TrainCommand.Create(output, error),
             SampleCommand.Create(output, error),
+            EvalCommand.Create(output, error),
             VerifyCommand.Create(output, error),
             VerifyOpsCommand.Create(output, error),
             BenchCommand.Create(output, error),
@@ -36,6 +38,13 @@ internal static class Program
             InitCommand.Create(output, error),
             ExampleCommand.Create(output, error),
         };
+
+        // -h is llm.c's HellaSwag flag on train; help stays --help and -?
+        foreach (var help in root.Options.OfType<System.CommandLine.Help.HelpOption>())
+        {
+            help.Aliases.Remove("-h");
+            help.Aliases.Remove("/h");
+        }
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

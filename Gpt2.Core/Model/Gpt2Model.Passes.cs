@@ -66,6 +66,25 @@ public sealed partial class Gpt2Model
         return LastLoss;
     }
 
+    /// <summary>Copies the per-position losses of the last forward pass with targets: (B,T), row-major.</summary>
+    /// <param name="destination">B·T floats.</param>
+    /// <exception cref="InvalidOperationException">The last forward pass had no targets.</exception>
+    public void GetLosses(Span<float> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_hasTargets)
+        {
+            throw new InvalidOperationException("GetLosses needs a preceding Forward with targets.");
+        }
+
+        if (destination.Length != _hostLosses.Length)
+        {
+            throw new ArgumentException($"Expected {_hostLosses.Length} elements (B·T), got {destination.Length}.", nameof(destination));
+        }
+
+        _hostLosses.CopyTo(destination);
+    }
+
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {

@@ -90,6 +90,11 @@ public sealed class Trainer : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.ZeroStage, "ZeroStage must be 0 (plain data parallel) or 1 (sharded optimizer state).");
         }
 
+        if (options.HellaSwag is { } swag)
+        {
+            Evaluation.HellaSwagEvaluator.Check(model.Config, swag);
+        }
+
         if (options.KeepCheckpoints < 0 || options.MajorCheckpointEvery < 0 || !(options.SkipLossZScore >= 0) || !(options.SkipGradientNormZScore >= 0))
         {
             throw new ArgumentOutOfRangeException(nameof(options), "KeepCheckpoints, MajorCheckpointEvery and the skip z-scores must be 0 or more.");
@@ -131,6 +136,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Raised after every validation evaluation.</summary>
     public event Action<ValidationReport>? Validated;
+
+    /// <summary>Raised after every HellaSwag evaluation (<see cref="TrainerOptions.HellaSwag"/>).</summary>
+    public event Action<HellaSwagReport>? HellaSwagEvaluated;
 
     /// <summary>Raised after every sample.</summary>
     public event Action<SampleReport>? Sampled;
@@ -259,7 +267,7 @@ public sealed class Trainer : IDisposable
             // a restored step had its evaluation, sample and checkpoint before the checkpoint was written
             if (Step != _restoredStep)
             {
-                if (_validation is not null && !cancelled && (Due(_o.ValidationEvery) || last))
+                if ((_validation is not null || _o.HellaSwag is not null) && !cancelled && (Due(_o.ValidationEvery) || last))
                 {
                     Evaluate(log);
                 }
@@ -283,7 +291,8 @@ public sealed class Trainer : IDisposable
 
             var report = TimedStep();
             lastLoss = report.Loss;
-            log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{report.Loss:F4}"));
+            // llm.c's logger_log_train line, so its plotting notebook reads our logs
+            log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{report.Loss:F4} lr:{report.LearningRate:F6} norm:{report.GradientNorm:F2}"));
             StepCompleted?.Invoke(report);
             progress?.Report(report);
             Step++;
@@ -454,10 +463,22 @@ public sealed class Trainer : IDisposable
 
     private void Evaluate(StreamWriter? log)
     {
-        float loss = Validate();
-        _lastValidationLoss = loss;
-        log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{loss:F4}"));
-        Validated?.Invoke(new ValidationReport(Step, loss));
+        if (_validation is not null)
+        {
+            float loss = Validate();
+            _lastValidationLoss = loss;
+            log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{loss:F4}"));
+            Validated?.Invoke(new ValidationReport(Step, loss));
+        }
+
+        if (_o.HellaSwag is { } examples)
+        {
+            var mine = Evaluation.HellaSwagEvaluator.Evaluate(_model, examples, _comm.Rank, _comm.Size);
+            int correct = (int)_dp.Sum(mine.CorrectNormalized), total = (int)_dp.Sum(mine.Examples);
+            double accuracy = total == 0 ? 0 : (double)correct / total;
+            log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} eval:{accuracy:F4}"));
+            HellaSwagEvaluated?.Invoke(new HellaSwagReport(Step, accuracy, total));
+        }
     }
 
     private Checkpoint SaveCheckpoint(string directory)

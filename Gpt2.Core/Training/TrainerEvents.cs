@@ -22,6 +22,12 @@ public readonly record struct TrainStepReport(int Step, int MaxSteps, float Loss
 /// <param name="Loss">Mean validation loss.</param>
 public readonly record struct ValidationReport(int Step, float Loss);
 
+/// <summary>A HellaSwag evaluation during training.</summary>
+/// <param name="Step">Steps completed.</param>
+/// <param name="NormalizedAccuracy">acc_norm over every process's examples.</param>
+/// <param name="Examples">Examples scored, by every process together.</param>
+public readonly record struct HellaSwagReport(int Step, double NormalizedAccuracy, int Examples);
+
 /// <summary>A generated sample.</summary>
 /// <param name="Step">Steps completed.</param>
 /// <param name="Text">The generated text.</param>

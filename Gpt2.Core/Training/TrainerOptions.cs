@@ -63,6 +63,12 @@ public sealed record TrainerOptions
     /// <summary>llm.c's <c>-sg</c>: the same for the gradient norm (0: off).</summary>
     public float SkipGradientNormZScore { get; init; }
 
+    /// <summary>
+    /// llm.c's <c>-h 1</c>: HellaSwag examples to score at every validation step (acc_norm, logged as
+    /// <c>s:STEP eval:ACC</c>; in a data-parallel job each process scores its share); null for none.
+    /// </summary>
+    public IReadOnlyList<Evaluation.HellaSwagExample>? HellaSwag { get; init; }
+
     /// <summary>llm.c's <c>-nk</c>: keep only the newest this many checkpoints in the output folder (0: all).</summary>
     public int KeepCheckpoints { get; init; }
 

@@ -115,7 +115,33 @@ internal static class PrepareCommand
 
             return ExitCodes.Success;
         }));
-        return new Command("prepare", "Prepare token shards for training.") { shakespeare, stories, text };
+        var swagInput = new Option<string?>("--input") { Description = "A local hellaswag_val.jsonl instead of downloading it." };
+        var swagOut = new Option<string>("--out") { Description = "Folder for hellaswag_val.bin.", DefaultValueFactory = _ => "data/hellaswag" };
+        var hellaswag = new Command("hellaswag", "Download HellaSwag's validation split (or take --input) and write llm.c's eval file hellaswag_val.bin.")
+        {
+            swagInput, swagOut,
+        };
+        hellaswag.SetAction(parse => CommandGuard.Run(error, "prepare hellaswag", () =>
+        {
+            string? local = parse.GetValue(swagInput);
+            if (local is not null && !File.Exists(local))
+            {
+                throw new UsageException($"--input: file not found: {local}");
+            }
+
+            try
+            {
+                var (path, count) = Gpt2.Evaluation.HellaSwagFile.PrepareAsync(parse.GetValue(swagOut)!, local, new LineProgress(output)).GetAwaiter().GetResult();
+                output.WriteLine($"wrote {path} ({count:N0} examples)");
+            }
+            catch (DownloadException e)
+            {
+                throw new UnavailableException($"{e.Message} Without network, pass a local copy: gpt2 prepare hellaswag --input hellaswag_val.jsonl");
+            }
+
+            return ExitCodes.Success;
+        }));
+        return new Command("prepare", "Prepare token shards for training, and HellaSwag's eval file.") { shakespeare, stories, text, hellaswag };
     }
 
     public static (string Validation, string Train) Run(TextWriter output, string? inputPath, string directory)
@@ -140,7 +166,7 @@ internal static class PrepareCommand
         }
         catch (DownloadException e)
         {
-            throw new UsageException($"{e.Message} Without network, pass a local copy: {offline}");
+            throw new UnavailableException($"{e.Message} Without network, pass a local copy: {offline}");
         }
     }
 }

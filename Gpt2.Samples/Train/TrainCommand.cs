@@ -56,12 +56,14 @@ internal static class TrainCommand
         var major = new Option<int>("--major-checkpoint-every", "-nm") { Description = "Checkpoints at multiples of M steps are never deleted by -nk (0: none).", DefaultValueFactory = _ => 0 };
         var overwrite = new Option<bool>("--overwrite") { Description = "Start a fresh run in an -o folder that holds an earlier run's checkpoints, deleting them." };
         var allowChanges = new Option<bool>("--allow-resume-changes") { Description = "Resume (-y 1) even though B, T, the total batch, the data, the schedule, the seed or the model differ from the checkpoint's." };
+        var hellaswag = new Option<int>("--hellaswag", "-h") { Description = "1: HellaSwag acc_norm at every validation step (--hellaswag-file), logged as s:STEP eval:ACC.", DefaultValueFactory = _ => 0 };
+        var hellaswagFile = new Option<string>("--hellaswag-file") { Description = "HellaSwag eval file (gpt2 prepare hellaswag) or jsonl for -h 1.", DefaultValueFactory = _ => Eval.EvalCommand.DefaultInput };
         var mpiTimeout = new Option<int>("--mpi-timeout") { Description = "Under mpirun: seconds a collective may wait for the other processes before the job is aborted.", DefaultValueFactory = _ => 600 };
         var command = new Command("train", "Train GPT-2 on token shards, llm.c style. " + ExitCodes.Description)
         {
             train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
             sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, seed, threads, zero, collectives, mpiTimeout,
-            skipLoss, skipNorm, keep, major, overwrite, allowChanges,
+            skipLoss, skipNorm, keep, major, overwrite, allowChanges, hellaswag, hellaswagFile,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "train", () =>
@@ -140,6 +142,15 @@ internal static class TrainCommand
                 throw new UsageException("--resume: needs --output (-o), the folder holding the checkpoints.");
             }
 
+            IReadOnlyList<Gpt2.Evaluation.HellaSwagExample>? swag = null;
+            if (Flags.ZeroOrOne(parse.GetValue(hellaswag), "--hellaswag") == 1)
+            {
+                string file = parse.GetValue(hellaswagFile)!;
+                swag = File.Exists(file)
+                    ? Gpt2.Evaluation.HellaSwagFile.Load(file)
+                    : throw new UsageException($"--hellaswag: {file} not found; write it with: gpt2 prepare hellaswag (or give --hellaswag-file).");
+            }
+
             var options = new TrainerOptions
             {
                 TotalBatchTokens = d, MaxSteps = x,
@@ -157,7 +168,7 @@ internal static class TrainCommand
                 SkipLossZScore = sl, SkipGradientNormZScore = sg,
                 KeepCheckpoints = Flags.NonNegative(parse.GetValue(keep), "--keep-checkpoints"),
                 MajorCheckpointEvery = Flags.NonNegative(parse.GetValue(major), "--major-checkpoint-every"),
-                OverwriteCheckpoints = parse.GetValue(overwrite), AllowResumeChanges = parse.GetValue(allowChanges),
+                OverwriteCheckpoints = parse.GetValue(overwrite), AllowResumeChanges = parse.GetValue(allowChanges), HellaSwag = swag,
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
                 new RunSettings(b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
@@ -204,6 +215,18 @@ internal static class TrainCommand
             }
 
             comm.Barrier();
+        }
+
+        if (options.HellaSwag is { } swag)
+        {
+            try
+            {
+                Gpt2.Evaluation.HellaSwagEvaluator.Check(config, swag);
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"--hellaswag: {e.Message}");
+            }
         }
 
         var trainLoader = OpenLoader(trainPattern, "--train", settings, config, comm);
@@ -264,6 +287,7 @@ internal static class TrainCommand
         };
         trainer.Validated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clear}val loss {r.Loss:F4} at step {r.Step}"));
         trainer.Sampled += r => output.WriteLine($"{clear}sample at step {r.Step}:\n---\n{r.Text}\n---");
+        trainer.HellaSwagEvaluated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clear}HellaSwag acc_norm {r.NormalizedAccuracy:F4} ({r.Examples} examples) at step {r.Step}"));
         trainer.Checkpointed += path => output.WriteLine($"{clear}checkpoint {path}");
         // Ctrl+C and SIGTERM (kill, docker stop, systemd, Slurm) finish the step, checkpoint and exit; a second Ctrl+C exits at once
         using var cancel = new CancellationTokenSource();

@@ -34,7 +34,7 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(resumed, Is.EqualTo(uninterrupted.Skip(3)), "bit-identical losses");
         Assert.That(resumedSamples, Is.EqualTo(samples.Where(s => s.Step > 3)), "the sampler continues where it was");
         Assert.That(File.ReadAllLines(Path.Combine(options.OutputDirectory!, "main.log")),
-            Does.Contain($"s:5 trl:{uninterrupted[5].ToString("F4", System.Globalization.CultureInfo.InvariantCulture)}"));
+            Has.Some.Match($@"^s:5 trl:{uninterrupted[5].ToString("F4", System.Globalization.CultureInfo.InvariantCulture)} lr:0\.\d{{6}} norm:\d+\.\d\d$"), "llm.c's train line");
     }
 
     [Test]
