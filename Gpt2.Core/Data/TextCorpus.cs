@@ -5,7 +5,8 @@ namespace Gpt2.Data;
 
 /// <summary>
 /// Any text corpus into llm.c token shards: each file is a document preceded by the end-of-text token; the first
-/// tokens form the validation shard, the rest are cut into training shards of a fixed size.
+/// tokens form the validation shard, the rest are cut into training shards of a fixed size. Streams: files are
+/// tokenized a batch at a time and one shard is held in memory, however large the corpus.
 /// </summary>
 public static class TextCorpus
 {
@@ -25,42 +26,50 @@ public static class TextCorpus
         ArgumentOutOfRangeException.ThrowIfNegative(validationTokens);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(shardTokens);
         var tokenizer = Gpt2Tokenizer.Instance;
-        var documents = new ushort[files.Count][];
-        int done = 0;
+        var writer = new TokenShardWriter(
+            i => Path.Combine(directory, i == 0 ? $"{prefix}_val_000000.bin" : $"{prefix}_train_{i - 1:D6}.bin"), validationTokens, shardTokens);
+        // a batch of files at a time, tokenized in parallel and appended in order: memory holds one batch and one shard
+        int batch = Math.Max(1, Environment.ProcessorCount * 4), done = 0;
         try
         {
-            Parallel.For(0, files.Count, i =>
+            for (int first = 0; first < files.Count; first += batch)
             {
-                var doc = new List<ushort>();
-                tokenizer.AppendDocument(ReadText(files[i]), doc);
-                documents[i] = [.. doc];
-                progress?.Invoke(Interlocked.Increment(ref done));
-            });
+                var documents = new ushort[Math.Min(batch, files.Count - first)][];
+                try
+                {
+                    Parallel.For(0, documents.Length, i =>
+                    {
+                        var doc = new List<ushort>();
+                        tokenizer.AppendDocument(ReadText(files[first + i]), doc);
+                        documents[i] = [.. doc];
+                        progress?.Invoke(Interlocked.Increment(ref done));
+                    });
+                }
+                catch (AggregateException e) when (e.InnerExceptions.OfType<IOException>().FirstOrDefault() is { } io)
+                {
+                    System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(io); // the file's own error, not the loop's wrapper
+                }
+
+                foreach (var doc in documents)
+                {
+                    writer.Append(doc);
+                }
+            }
+
+            if (writer.Tokens <= validationTokens)
+            {
+                throw new ArgumentException($"The corpus has {writer.Tokens} tokens, not more than the {validationTokens} asked for validation.", nameof(validationTokens));
+            }
+
+            writer.Finish();
         }
-        catch (AggregateException e) when (e.InnerExceptions.OfType<IOException>().FirstOrDefault() is { } io)
+        catch
         {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(io); // the file's own error, not the loop's wrapper
+            writer.DeleteWritten();
+            throw;
         }
 
-        var all = documents.SelectMany(d => d).ToArray();
-        if (all.Length <= validationTokens)
-        {
-            throw new ArgumentException($"The corpus has {all.Length} tokens, not more than the {validationTokens} asked for validation.", nameof(validationTokens));
-        }
-
-        var written = new List<string>();
-        string val = Path.Combine(directory, $"{prefix}_val_000000.bin");
-        TokenShard.Write(val, all.AsSpan(0, validationTokens));
-        written.Add(val);
-        int shard = 0;
-        for (int start = validationTokens; start < all.Length; start += shardTokens, shard++)
-        {
-            string path = Path.Combine(directory, $"{prefix}_train_{shard:D6}.bin");
-            TokenShard.Write(path, all.AsSpan(start, Math.Min(shardTokens, all.Length - start)));
-            written.Add(path);
-        }
-
-        return written;
+        return writer.Written;
     }
 
     /// <summary>

@@ -14,11 +14,31 @@ public sealed class Gpt2Tokenizer
     private static readonly Lazy<Gpt2Tokenizer> Shared = new(() => new Gpt2Tokenizer());
     private readonly TiktokenTokenizer _tokenizer;
     private readonly Lazy<ReadOnlyMemory<byte>[]> _tokenBytes;
+    private readonly Lazy<TiktokenTokenizer> _ordinary;
 
     private Gpt2Tokenizer()
     {
         _tokenizer = TiktokenTokenizer.CreateForModel("gpt2");
         _tokenBytes = new(ReadTokenBytes);
+        _ordinary = new(() =>
+        {
+            // the same ranks and GPT-2's pre-tokenizer pattern, with no special tokens: tiktoken's encode_ordinary
+            var ranks = new MemoryStream();
+            using (var w = new StreamWriter(ranks, leaveOpen: true))
+            {
+                for (int id = 0; id < TokenBytes.Count; id++)
+                {
+                    w.Write(Convert.ToBase64String(TokenBytes[id].Span));
+                    w.Write(' ');
+                    w.WriteLine(id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
+            }
+
+            ranks.Position = 0;
+            var pattern = new System.Text.RegularExpressions.Regex(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
+                System.Text.RegularExpressions.RegexOptions.Compiled);
+            return TiktokenTokenizer.Create(ranks, new RegexPreTokenizer(pattern, null), normalizer: null, specialTokens: null);
+        });
     }
 
     /// <summary>The tokenizer (loading the vocabulary once per process).</summary>
@@ -31,6 +51,18 @@ public sealed class Gpt2Tokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         return _tokenizer.EncodeToIds(text);
+    }
+
+    /// <summary>
+    /// Encodes text as tiktoken's <c>encode_ordinary</c>: <c>&lt;|endoftext|&gt;</c> in the text is text, not the
+    /// special token (llm.c's fineweb.py tokenizes documents this way).
+    /// </summary>
+    /// <param name="text">The text.</param>
+    /// <returns>The token ids.</returns>
+    public IReadOnlyList<int> EncodeOrdinary(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return _ordinary.Value.EncodeToIds(text);
     }
 
     /// <summary>

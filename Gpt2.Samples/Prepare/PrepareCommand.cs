@@ -115,6 +115,7 @@ internal static class PrepareCommand
 
             return ExitCodes.Success;
         }));
+        var fineweb = FineWebCommand(output, error);
         var swagInput = new Option<string?>("--input") { Description = "A local hellaswag_val.jsonl instead of downloading it." };
         var swagOut = new Option<string>("--out") { Description = "Folder for hellaswag_val.bin.", DefaultValueFactory = _ => "data/hellaswag" };
         var hellaswag = new Command("hellaswag", "Download HellaSwag's validation split (or take --input) and write llm.c's eval file hellaswag_val.bin.")
@@ -141,7 +142,74 @@ internal static class PrepareCommand
 
             return ExitCodes.Success;
         }));
-        return new Command("prepare", "Prepare token shards for training, and HellaSwag's eval file.") { shakespeare, stories, text, hellaswag };
+        return new Command("prepare", "Prepare token shards for training, and HellaSwag's eval file.") { shakespeare, stories, text, fineweb, hellaswag };
+    }
+
+    /// <summary><c>prepare fineweb</c>: llm.c's fineweb.py, from local parquet files or the hub.</summary>
+    private static Command FineWebCommand(TextWriter output, TextWriter error)
+    {
+        var edu = new Option<bool>("--edu") { Description = "FineWeb-Edu (HuggingFaceFW/fineweb-edu) instead of FineWeb; shards named edu_fineweb_*." };
+        var sample = new Option<string>("--sample") { Description = "The hub's sample: 10BT or 100BT.", DefaultValueFactory = _ => "10BT" };
+        sample.AcceptOnlyFromAmong("10BT", "100BT");
+        var input = new Option<string[]>("--input") { Description = "Local parquet files or folders (*.parquet in name order) instead of downloading.", AllowMultipleArgumentsPerToken = true };
+        var outDir = new Option<string?>("--out") { Description = "Folder for the shards (default data/fineweb10B, data/edu_fineweb100B, ... as llm.c)." };
+        var shardTokens = new Option<int>("--shard-tokens") { Description = "Tokens per shard.", DefaultValueFactory = _ => FineWeb.DefaultShardTokens };
+        var maxShards = new Option<int>("--max-shards") { Description = "Stop after N shards (0: all); downloads only what they need.", DefaultValueFactory = _ => 0 };
+        var command = new Command("fineweb",
+            "Tokenize FineWeb (or FineWeb-Edu) into llm.c shards as its fineweb.py: <|endoftext|> before each document, the first shard for validation. " +
+            "Downloads the sample's parquet files from the Hugging Face hub (HF_ENDPOINT overrides it) into OUT/parquet unless --input is given.")
+        {
+            edu, sample, input, outDir, shardTokens, maxShards,
+        };
+        command.SetAction(parse => CommandGuard.Run(error, "prepare fineweb", () =>
+        {
+            bool isEdu = parse.GetValue(edu);
+            string sampleName = parse.GetValue(sample)!;
+            string dir = parse.GetValue(outDir) ?? Path.Combine("data", $"{FineWeb.Prefix(isEdu)}{sampleName.TrimEnd('T')}");
+            int tokens = Flags.Positive(parse.GetValue(shardTokens), "--shard-tokens");
+            int max = Flags.NonNegative(parse.GetValue(maxShards), "--max-shards");
+            var progress = new LineProgress(output);
+            IAsyncEnumerable<string> files;
+            if (parse.GetValue(input) is { Length: > 0 } inputs)
+            {
+                var local = new List<string>();
+                foreach (string path in inputs)
+                {
+                    if (Directory.Exists(path))
+                    {
+                        var found = Directory.GetFiles(path, "*.parquet");
+                        Array.Sort(found, StringComparer.Ordinal);
+                        local.AddRange(found.Length > 0 ? found : throw new UsageException($"--input: no .parquet files in {path}"));
+                    }
+                    else
+                    {
+                        local.Add(File.Exists(path) ? path : throw new UsageException($"--input: not a file or folder: {path}"));
+                    }
+                }
+
+                files = local.ToAsyncEnumerable();
+            }
+            else
+            {
+                files = FineWeb.DownloadAsync(isEdu, sampleName, Path.Combine(dir, "parquet"), HuggingFace.Hub.Endpoint, progress);
+            }
+
+            try
+            {
+                var shards = FineWeb.PrepareAsync(files, dir, isEdu, tokens, max == 0 ? null : max, progress).GetAwaiter().GetResult();
+                foreach (string shard in shards)
+                {
+                    output.WriteLine($"wrote {shard} ({TokenShard.ReadTokenCount(shard):N0} tokens)");
+                }
+            }
+            catch (DownloadException e)
+            {
+                throw new UnavailableException($"{e.Message}. Without network, download the sample's parquet files elsewhere and pass them: gpt2 prepare fineweb --input FOLDER");
+            }
+
+            return ExitCodes.Success;
+        }));
+        return command;
     }
 
     public static (string Validation, string Train) Run(TextWriter output, string? inputPath, string directory)

@@ -15,6 +15,7 @@ internal sealed class LoopbackHubServer : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly Dictionary<string, byte[]> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, byte[]> _pages = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private int _cuts;
@@ -41,6 +42,9 @@ internal sealed class LoopbackHubServer : IDisposable
     public List<string> Requests { get; } = [];
 
     public void Add(string repository, string file, byte[] content) => _files[$"/{repository}/resolve/main/{file}"] = content;
+
+    /// <summary>A page served as is at a path (an API answer such as a file listing).</summary>
+    public void AddPage(string path, byte[] content) => _pages[path] = content;
 
     public void Dispose()
     {
@@ -108,6 +112,13 @@ internal sealed class LoopbackHubServer : IDisposable
 
         string[] parts = requestLine.Split(' ');
         string method = parts[0], path = parts[1];
+        if (_pages.TryGetValue(path, out var page))
+        {
+            await WriteAsync(stream, $"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {page.Length}\r\nConnection: close\r\n\r\n");
+            await stream.WriteAsync(page);
+            return;
+        }
+
         const string Storage = "/storage";
         bool stored = path.StartsWith(Storage, StringComparison.Ordinal);
         if (!_files.TryGetValue(stored ? path[Storage.Length..] : path, out var content))
