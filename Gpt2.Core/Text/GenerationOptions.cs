@@ -18,8 +18,8 @@ public sealed record GenerationOptions
     /// <summary>Seed of the sampler: the same seed, prompt and model give the same text.</summary>
     public ulong Seed { get; init; } = 1337;
 
-    /// <summary>Stop after drawing the end-of-text token (it is still returned).</summary>
-    public bool StopAtEndOfText { get; init; }
+    /// <summary>Stop after drawing the end-of-text token (it is still returned); on by default, since GPT-2 ends a document with it.</summary>
+    public bool StopAtEndOfText { get; init; } = true;
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of its range; the message names it.</exception>

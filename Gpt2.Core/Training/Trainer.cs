@@ -5,6 +5,7 @@ using Gpt2.Distributed;
 using Gpt2.Model;
 using Gpt2.Optimization;
 using Gpt2.Text;
+using Microsoft.Extensions.Logging;
 
 namespace Gpt2.Training;
 
@@ -31,6 +32,7 @@ public sealed class Trainer : IDisposable
     private OutlierDetector _lossOutliers = new(), _normOutliers = new();
     private string _runId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
     private string? _lastCheckpoint;
+    private StreamWriter? _metrics;
     private int _restoredStep = -1;
     private float? _lastValidationLoss;
 
@@ -85,20 +87,13 @@ public sealed class Trainer : IDisposable
             }
         }
 
-        if (options.ZeroStage is not (0 or 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), options.ZeroStage, "ZeroStage must be 0 (plain data parallel) or 1 (sharded optimizer state).");
-        }
+        options.Validate();
 
         if (options.HellaSwag is { } swag)
         {
             Evaluation.HellaSwagEvaluator.Check(model.Config, swag);
         }
 
-        if (options.KeepCheckpoints < 0 || options.MajorCheckpointEvery < 0 || !(options.SkipLossZScore >= 0) || !(options.SkipGradientNormZScore >= 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), "KeepCheckpoints, MajorCheckpointEvery and the skip z-scores must be 0 or more.");
-        }
         int bt = train.BatchSize * train.SequenceLength;
         int total = options.TotalBatchTokens == 0 ? bt * train.WorldSize : options.TotalBatchTokens;
         if (total % (bt * train.WorldSize) != 0)
@@ -256,6 +251,8 @@ public sealed class Trainer : IDisposable
         bool cancelled = false;
         PrepareOutputFolder();
         using var log = OpenLog();
+        using var metrics = _metrics = OpenMetrics();
+        Log(LogLevel.Information, "training from step {Step} to {MaxSteps}, run {RunId}", Step, _o.MaxSteps, _runId);
         if (_o.OverfitSingleBatch)
         {
             _train.NextBatch();
@@ -293,6 +290,7 @@ public sealed class Trainer : IDisposable
             lastLoss = report.Loss;
             // llm.c's logger_log_train line, so its plotting notebook reads our logs
             log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{report.Loss:F4} lr:{report.LearningRate:F6} norm:{report.GradientNorm:F2}"));
+            Record(report);
             StepCompleted?.Invoke(report);
             progress?.Report(report);
             Step++;
@@ -379,7 +377,7 @@ public sealed class Trainer : IDisposable
         }
 
         _dp.ReduceGradients();
-        float lr = _o.Schedule.At(Step);
+        float lr = _o.ResolvedSchedule.At(Step);
         float meanLoss = _dp.Sum((float)loss) / (_accumulation * _comm.Size);
         float norm = _dp.GradientNorm(_adamw);
         if (!float.IsFinite(meanLoss) || !float.IsFinite(norm))
@@ -425,14 +423,16 @@ public sealed class Trainer : IDisposable
             what += " (every gradient and parameter is finite: their squares overflow float32)";
         }
 
-        return new TrainingDivergedException(Step, what, tensor, _lastCheckpoint);
+        var diverged = new TrainingDivergedException(Step, what, tensor, _lastCheckpoint);
+        Log(LogLevel.Error, "{Message}", diverged.Message);
+        return diverged;
     }
 
     /// <summary>What this run trains with, by name: recorded in every checkpoint and compared on resume.</summary>
     private Dictionary<string, string> Settings()
     {
         var c = _model.Config;
-        var s = _o.Schedule;
+        var s = _o.ResolvedSchedule;
         var a = _o.Optimizer;
         string Data(DataLoader? loader) => loader is null ? "(none)" : string.Join(", ", loader.Shards.Select(Path.GetFileName));
         return new Dictionary<string, string>
@@ -468,6 +468,13 @@ public sealed class Trainer : IDisposable
             float loss = Validate();
             _lastValidationLoss = loss;
             log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} tel:{loss:F4}"));
+            if (_comm.Rank == 0)
+            {
+                TrainingMetrics.ValidationLoss.Record(loss);
+                WriteMetrics(new() { ["type"] = "val", ["step"] = Step, ["loss"] = loss });
+                Log(LogLevel.Information, "step {Step}: validation loss {Loss:F4}", Step, loss);
+            }
+
             Validated?.Invoke(new ValidationReport(Step, loss));
         }
 
@@ -477,6 +484,13 @@ public sealed class Trainer : IDisposable
             int correct = (int)_dp.Sum(mine.CorrectNormalized), total = (int)_dp.Sum(mine.Examples);
             double accuracy = total == 0 ? 0 : (double)correct / total;
             log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} eval:{accuracy:F4}"));
+            if (_comm.Rank == 0)
+            {
+                TrainingMetrics.HellaSwagAccuracy.Record(accuracy);
+                WriteMetrics(new() { ["type"] = "hellaswag", ["step"] = Step, ["acc_norm"] = accuracy, ["examples"] = total });
+                Log(LogLevel.Information, "step {Step}: HellaSwag acc_norm {Accuracy:F4} over {Examples} examples", Step, accuracy, total);
+            }
+
             HellaSwagEvaluated?.Invoke(new HellaSwagReport(Step, accuracy, total));
         }
     }
@@ -498,6 +512,7 @@ public sealed class Trainer : IDisposable
         var checkpoint = folder.Write(_model, state, out string? nonFinite)
             ?? throw new TrainingDivergedException(Step, "parameters are not finite, so no checkpoint was written", nonFinite, _lastCheckpoint);
         _lastCheckpoint = checkpoint.ModelPath;
+        Log(LogLevel.Information, "step {Step}: checkpoint {Path}", Step, checkpoint.ModelPath);
         folder.Prune(_o.KeepCheckpoints, _o.MajorCheckpointEvery);
         Checkpointed?.Invoke(checkpoint.ModelPath);
         return checkpoint;
@@ -532,6 +547,75 @@ public sealed class Trainer : IDisposable
             File.Delete(c.StatePath);
             File.Delete(c.ModelPath);
         }
+    }
+
+    /// <summary>After each step on rank 0: the meter, metrics.jsonl and the logger.</summary>
+    private void Record(TrainStepReport r)
+    {
+        if (_comm.Rank != 0)
+        {
+            return;
+        }
+
+        TrainingMetrics.Steps.Add(1);
+        TrainingMetrics.Tokens.Add((long)TokensPerStep * _comm.Size);
+        TrainingMetrics.Loss.Record(r.Loss);
+        TrainingMetrics.GradientNorm.Record(r.GradientNorm);
+        TrainingMetrics.LearningRate.Record(r.LearningRate);
+        TrainingMetrics.StepTime.Record(r.Milliseconds);
+        TrainingMetrics.TokensPerSecond.Record(r.TokensPerSecond);
+        WriteMetrics(new()
+        {
+            ["type"] = "step", ["step"] = r.Step, ["loss"] = r.Loss, ["lr"] = r.LearningRate, ["norm"] = r.GradientNorm,
+            ["ms"] = Math.Round(r.Milliseconds, 3), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1), ["skipped"] = r.SkippedUpdate,
+        });
+        Log(LogLevel.Debug, "step {Step}: loss {Loss:F4}, lr {LearningRate:E2}, norm {GradientNorm:F3}, {Milliseconds:F1} ms", r.Step, r.Loss, r.LearningRate, r.GradientNorm, r.Milliseconds);
+    }
+
+    private void Log(LogLevel level, string message, params object?[] args)
+    {
+        if (_comm.Rank == 0 && _o.Logger is { } logger && logger.IsEnabled(level))
+        {
+#pragma warning disable CA2254 // the templates are constants at every call site
+            logger.Log(level, message, args);
+#pragma warning restore CA2254
+        }
+    }
+
+    private void WriteMetrics(System.Text.Json.Nodes.JsonObject entry) => _metrics?.WriteLine(entry.ToJsonString());
+
+    /// <summary>metrics.jsonl beside main.log (one JSON object per step and per evaluation), cut back on resume as main.log.</summary>
+    private StreamWriter? OpenMetrics()
+    {
+        if (_o.OutputDirectory is null || _comm.Rank != 0)
+        {
+            return null;
+        }
+
+        string path = Path.Combine(_o.OutputDirectory, "metrics.jsonl");
+        if (Step > 0 && File.Exists(path))
+        {
+            var kept = File.ReadAllLines(path).Where(line =>
+            {
+                try
+                {
+                    var o = System.Text.Json.Nodes.JsonNode.Parse(line);
+                    int step = (int)o!["step"]!;
+                    return step < Step || (step == Step && (string?)o["type"] != "step");
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
+                {
+                    return false; // a line cut by a kill
+                }
+            }).ToList();
+            IO.AtomicFile.Write(path, stream =>
+            {
+                using var w = new StreamWriter(stream, leaveOpen: true);
+                kept.ForEach(w.WriteLine);
+            });
+        }
+
+        return new StreamWriter(path, append: Step > 0) { AutoFlush = true };
     }
 
     /// <summary>

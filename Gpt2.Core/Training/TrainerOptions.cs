@@ -11,8 +11,14 @@ public sealed record TrainerOptions
     /// <summary>Optimizer steps (-x).</summary>
     public int MaxSteps { get; init; } = 100;
 
-    /// <summary>The learning rate schedule (-k, -l, -u, -q); its total steps should equal <see cref="MaxSteps"/>.</summary>
-    public LearningRateSchedule Schedule { get; init; } = new(ScheduleKind.Cosine, 3e-4f, 0, 100, 1f);
+    /// <summary>
+    /// The learning rate schedule (-k, -l, -u, -q). A <see cref="LearningRateSchedule.TotalSteps"/> of 0 (the default:
+    /// cosine from 3e-4 down to 10% with no warmup) means <see cref="MaxSteps"/>; see <see cref="ResolvedSchedule"/>.
+    /// </summary>
+    public LearningRateSchedule Schedule { get; init; } = new(ScheduleKind.Cosine, 3e-4f, 0, 0, 0.1f);
+
+    /// <summary>The schedule the run follows: <see cref="Schedule"/>, its length <see cref="MaxSteps"/> unless it gives one.</summary>
+    public LearningRateSchedule ResolvedSchedule => Schedule.TotalSteps == 0 ? Schedule with { TotalSteps = MaxSteps } : Schedule;
 
     /// <summary>AdamW settings (-c weight decay, on matrices only as llm.c's GPU trainer; clipping at norm 1).</summary>
     public AdamWOptions Optimizer { get; init; } = new()
@@ -51,6 +57,12 @@ public sealed record TrainerOptions
     /// </summary>
     public int ZeroStage { get; init; }
 
+    /// <summary>
+    /// Where the trainer logs what it does (each step at Debug; evaluations, samples, checkpoints and the run at
+    /// Information; a diverged run at Error); null for no logging. Only rank 0 logs.
+    /// </summary>
+    public Microsoft.Extensions.Logging.ILogger? Logger { get; init; }
+
     /// <summary>Seed of the sampler.</summary>
     public ulong Seed { get; init; } = 1337;
 
@@ -86,4 +98,34 @@ public sealed record TrainerOptions
     /// model); set this when the change is deliberate.
     /// </summary>
     public bool AllowResumeChanges { get; init; }
+
+    /// <summary>Checks every value, naming the first that is out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range.</exception>
+    public void Validate()
+    {
+        static void Check(bool ok, string name, object? value, string rule)
+        {
+            if (!ok)
+            {
+                throw new ArgumentOutOfRangeException(name, value, $"TrainerOptions.{name} {rule}.");
+            }
+        }
+
+        var s = Schedule ?? throw new ArgumentOutOfRangeException(nameof(Schedule), null, "TrainerOptions.Schedule is required.");
+        Check(MaxSteps > 0, nameof(MaxSteps), MaxSteps, "must be positive");
+        Check(TotalBatchTokens >= 0, nameof(TotalBatchTokens), TotalBatchTokens, "must be 0 (B·T) or positive");
+        Check(float.IsFinite(s.LearningRate) && s.LearningRate > 0, nameof(Schedule), s.LearningRate, "needs a positive, finite learning rate");
+        Check(s.WarmupSteps >= 0 && s.TotalSteps >= 0, nameof(Schedule), s, "needs warmup and total steps of 0 or more (0 total: MaxSteps)");
+        Check(s.FinalFraction is >= 0 and <= 1, nameof(Schedule), s.FinalFraction, "needs a final fraction in [0, 1]");
+        Check(ValidationEvery >= 0, nameof(ValidationEvery), ValidationEvery, "must be 0 or more");
+        Check(ValidationBatches > 0, nameof(ValidationBatches), ValidationBatches, "must be positive");
+        Check(SampleEvery >= 0, nameof(SampleEvery), SampleEvery, "must be 0 or more");
+        Check(SampleTokens >= 0, nameof(SampleTokens), SampleTokens, "must be 0 or more");
+        Check(CheckpointEvery >= 0, nameof(CheckpointEvery), CheckpointEvery, "must be 0 or more");
+        Check(ZeroStage is 0 or 1, nameof(ZeroStage), ZeroStage, "must be 0 (plain data parallel) or 1 (sharded optimizer state)");
+        Check(KeepCheckpoints >= 0, nameof(KeepCheckpoints), KeepCheckpoints, "must be 0 (all) or more");
+        Check(MajorCheckpointEvery >= 0, nameof(MajorCheckpointEvery), MajorCheckpointEvery, "must be 0 (none) or more");
+        Check(SkipLossZScore >= 0 && float.IsFinite(SkipLossZScore), nameof(SkipLossZScore), SkipLossZScore, "must be 0 (off) or a positive z-score");
+        Check(SkipGradientNormZScore >= 0 && float.IsFinite(SkipGradientNormZScore), nameof(SkipGradientNormZScore), SkipGradientNormZScore, "must be 0 (off) or a positive z-score");
+    }
 }

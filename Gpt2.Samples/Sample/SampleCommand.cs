@@ -68,18 +68,21 @@ internal static class SampleCommand
             using var gpt = Gpt2Model.Load(file, be);
             var options = new GenerationOptions { MaxTokens = n, Temperature = temp, TopK = k, TopP = p, Seed = parse.GetValue(seed) };
             output.Write(text);
-            int generated = 0;
+            int generated = 0, last = -1;
             foreach (var token in gpt.GenerateTokens(text, options))
             {
                 output.Write(token.Text);
                 output.Flush();
                 generated++;
+                last = token.Id;
             }
 
             output.WriteLine();
             if (generated < n)
             {
-                error.WriteLine($"gpt2 sample: stopped after {generated} tokens at the model's context of {config.MaxSequenceLength}.");
+                error.WriteLine(last == Gpt2Tokenizer.EndOfText
+                    ? $"gpt2 sample: the model ended the text (<|endoftext|>) after {generated} tokens."
+                    : $"gpt2 sample: stopped after {generated} tokens at the model's context of {config.MaxSequenceLength}.");
             }
 
             return ExitCodes.Success;

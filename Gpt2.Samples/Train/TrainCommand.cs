@@ -252,6 +252,11 @@ internal static class TrainCommand
             output.WriteLine($"no checkpoint in {options.OutputDirectory}; starting from scratch");
         }
 
+        if (options.OutputDirectory is null && comm.Rank == 0)
+        {
+            output.WriteLine("warning: no --output (-o): the trained model will not be saved, and the run cannot be resumed");
+        }
+
         output.WriteLine($"model {source.Argument}: L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} V={config.VocabularySize}, " +
             $"{gpt.Layout.Count:N0} parameters; {Cli.Backends.Describe(be)}");
         output.WriteLine($"train {trainLoader.TokenCount:N0} tokens in {trainLoader.Shards.Count} shard(s), val {valLoader.TokenCount:N0}; " +
@@ -263,12 +268,14 @@ internal static class TrainCommand
         // on a terminal the step line is redrawn in place (a live progress line); elsewhere every step is a line
         bool live = comm.Size == 1 && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
         string clear = live ? "\r\u001b[2K" : "";
+        var eta = new StepTimeAverage();
         trainer.StepCompleted += r =>
         {
+            eta.Add(r.Milliseconds);
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s") +
                 (comm.Size > 1 || device is not null ? string.Create(CultureInfo.InvariantCulture, $" | comm {r.CommunicationMilliseconds,6:F1} ms") : "") +
-                $" | ETA {Eta(r, options.MaxSteps)}";
+                $" | ETA {eta.Remaining(options.MaxSteps - r.Step - 1)}";
             if (live)
             {
                 output.Write(clear + line);
@@ -315,9 +322,9 @@ internal static class TrainCommand
 
         if (options.OutputDirectory is not null && !plot.IsEmpty && comm.Rank == 0)
         {
-            string png = Path.Combine(options.OutputDirectory, "loss.png");
-            plot.Save(png);
-            output.WriteLine($"loss curve {png}");
+            string svg = Path.Combine(options.OutputDirectory, "loss.svg");
+            plot.Save(svg);
+            output.WriteLine($"loss curve {svg}");
         }
 
         if (summary.Cancelled)
@@ -348,9 +355,6 @@ internal static class TrainCommand
         loader.ValidateTokens();
         return loader;
     }
-
-    private static string Eta(TrainStepReport r, int maxSteps) =>
-        TimeSpan.FromMilliseconds(r.Milliseconds * (maxSteps - r.Step - 1)).ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
 
     private static ScheduleKind ParseSchedule(string name) => name switch
     {

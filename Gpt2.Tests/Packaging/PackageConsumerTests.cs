@@ -46,6 +46,66 @@ public sealed class PackageConsumerTests : TempDirectoryTest
     [OneTimeTearDown]
     public void DeletePackedHere() => TestData.Delete(_packedHere);
 
+    /// <summary>
+    /// Every C# block of README.md, docs/library.md and docs/package-readme.md, each a whole program as written,
+    /// compiled against the packed packages: each block becomes an async local function (its usings hoisted), and
+    /// <c>#line</c> points a compile error at the document and block. Compiled, not run: some train for minutes, use
+    /// a GPU, MPI or the network.
+    /// </summary>
+    [Test]
+    public void EveryCSharpBlockInTheDocsCompilesAgainstThePackages()
+    {
+        string app = Path.Combine(TempDir, "docs");
+        var env = ToolEnvironment();
+        DotnetCli.Check(TempDir, "dotnet", ["new", "console", "-n", "Docs", "-o", app, "--framework", "net10.0"], env);
+        WriteNuGetConfig(app);
+        foreach (string id in new[] { "Gpt2.Core", "Gpt2.Backends.Cpu", "Gpt2.Backends.Ilgpu" })
+        {
+            DotnetCli.Check(app, "dotnet", ["add", "package", id, "--version", _version], env);
+        }
+
+        var usings = new SortedSet<string>(StringComparer.Ordinal);
+        var functions = new System.Text.StringBuilder();
+        int blocks = 0;
+        foreach (string doc in new[] { "README.md", "docs/library.md", "docs/package-readme.md" })
+        {
+            var lines = File.ReadAllLines(Path.Combine(TestData.RepositoryRoot, doc));
+            for (int i = 0; i < lines.Length; i++)
+            {
+                if (lines[i].Trim() != "```csharp")
+                {
+                    continue;
+                }
+
+                int start = i + 1, end = Array.FindIndex(lines, start, l => l.Trim() == "```");
+                functions.AppendLine($"static async Task Block{++blocks}()").AppendLine("{");
+                for (int j = start; j < end; j++)
+                {
+                    string line = lines[j];
+                    bool isUsing = line.StartsWith("using ", StringComparison.Ordinal) && !line.StartsWith("using var ", StringComparison.Ordinal)
+                        && !line.Contains('(', StringComparison.Ordinal) && !line.Contains('=', StringComparison.Ordinal);
+                    if (isUsing)
+                    {
+                        usings.Add(line.Trim());
+                        functions.AppendLine();
+                    }
+                    else
+                    {
+                        functions.AppendLine($"#line {j + 1} \"{doc}\"").AppendLine(line);
+                    }
+                }
+
+                functions.AppendLine("#line default").AppendLine("await Task.CompletedTask;").AppendLine("}");
+                i = end;
+            }
+        }
+
+        Assert.That(blocks, Is.GreaterThanOrEqualTo(9), "every block was found");
+        File.WriteAllText(Path.Combine(app, "Program.cs"), string.Join("\n", usings) + "\n\nreturn 0;\n\n" + functions);
+        string output = DotnetCli.Check(app, "dotnet", ["build", "-c", "Release", "-p:NoWarn=CS8321%3BCS1998"], env);
+        Assert.That(output, Does.Contain("Build succeeded"));
+    }
+
     [Test]
     public void AFreshConsoleAppTrainsThroughThePackages()
     {

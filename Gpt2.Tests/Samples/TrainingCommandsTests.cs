@@ -88,7 +88,10 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain("step     4/4").And.Contain("val loss").And.Contain("sample at step 4"));
         Assert.That(File.ReadAllLines(Path.Combine(outDir, "main.log")), Has.Some.StartsWith("s:0 tel:").And.Some.StartsWith("s:3 trl:"));
-        Assert.That(File.ReadAllBytes(Path.Combine(outDir, "loss.png"))[1..4], Is.EqualTo("PNG"u8.ToArray()), "the loss curve is a PNG");
+        var svg = System.Xml.Linq.XDocument.Load(Path.Combine(outDir, "loss.svg"));
+        Assert.That(svg.Root!.Name.LocalName, Is.EqualTo("svg"), "the loss curve is an SVG (well-formed XML)");
+        Assert.That(svg.Descendants().Where(e => e.Name.LocalName == "polyline").ToList(), Has.Count.EqualTo(2), "train and validation curves");
+        Assert.That(svg.Descendants().First(e => e.Name.LocalName == "polyline").Attribute("points")!.Value.Split(' '), Has.Length.EqualTo(4), "one point per step");
         string model = Path.Combine(outDir, "model_00000004.bin");
         Assert.That(File.Exists(model) && File.Exists(Path.Combine(outDir, "state_00000002.bin")));
 

@@ -91,8 +91,8 @@ public sealed class GenerationTests
             var stopped = _model.Generate("a", new GenerationOptions { MaxTokens = 10, Temperature = 0, StopAtEndOfText = true });
             Assert.That(stopped.Tokens, Is.EqualTo(new[] { Gpt2Tokenizer.EndOfText }));
             Assert.That(stopped.StopReason, Is.EqualTo(GenerationStopReason.EndOfText));
-            var kept = _model.Generate("a", new GenerationOptions { MaxTokens = 3, Temperature = 0 });
-            Assert.That(kept.Tokens, Is.EqualTo(Enumerable.Repeat(Gpt2Tokenizer.EndOfText, 3)), "without the flag generation goes on");
+            var kept = _model.Generate("a", new GenerationOptions { MaxTokens = 3, Temperature = 0, StopAtEndOfText = false });
+            Assert.That(kept.Tokens, Is.EqualTo(Enumerable.Repeat(Gpt2Tokenizer.EndOfText, 3)), "with the flag off generation goes on");
         }
         finally
         {
