@@ -104,8 +104,7 @@ internal static unsafe class OuterProductGemm
             float* to = panel + kk * ColumnTile;
             for (int t = 0; t < full; t++, row += ColumnTile, to += kc * ColumnTile)
             {
-                Vector256.Store(Vector256.Load(row), to);
-                Vector256.Store(Vector256.Load(row + 8), to + 8);
+                Buffer.MemoryCopy(row, to, ColumnTile * sizeof(float), ColumnTile * sizeof(float)); // fast at any vector width
             }
 
             if (rest > 0)
@@ -239,6 +238,14 @@ internal static unsafe class OuterProductGemm
     /// <summary>C[6,16] += A[6,kc] · B[kc,16]: A(r,kk) at a[r·aRow + kk·aDepth], B packed as [kk][16].</summary>
     private static void Tile6x16(float* a, long aRow, long aDepth, float* b, float* c, int ldc, int kc)
     {
+        if (!Vector256.IsHardwareAccelerated)
+        {
+            // 128-bit machines (AVX off, ARM64's AdvSimd): two 6×8 halves, 12 accumulators each, as many registers as SSE has
+            Tile6x8(a, aRow, aDepth, b, c, ldc, kc);
+            Tile6x8(a, aRow, aDepth, b + 8, c + 8, ldc, kc);
+            return;
+        }
+
         float* c0 = c, c1 = c + ldc, c2 = c + 2L * ldc, c3 = c + 3L * ldc, c4 = c + 4L * ldc, c5 = c + 5L * ldc;
         var x00 = Vector256.Load(c0); var x01 = Vector256.Load(c0 + 8);
         var x10 = Vector256.Load(c1); var x11 = Vector256.Load(c1 + 8);
@@ -277,5 +284,65 @@ internal static unsafe class OuterProductGemm
         x30.Store(c3); x31.Store(c3 + 8);
         x40.Store(c4); x41.Store(c4 + 8);
         x50.Store(c5); x51.Store(c5 + 8);
+    }
+
+    /// <summary>
+    /// C[6,8] += A[6,kc] · B[kc,8 of the packed 16] with 128-bit vectors, each element summed in order of k as in
+    /// <see cref="Tile6x16"/>; fused multiply-add where the hardware has it (AdvSimd, FMA), multiply then add where not
+    /// (its software fallback would cost more than the product).
+    /// </summary>
+    private static void Tile6x8(float* a, long aRow, long aDepth, float* b, float* c, int ldc, int kc)
+    {
+        float* c0 = c, c1 = c + ldc, c2 = c + 2L * ldc, c3 = c + 3L * ldc, c4 = c + 4L * ldc, c5 = c + 5L * ldc;
+        var x00 = Vector128.Load(c0); var x01 = Vector128.Load(c0 + 4);
+        var x10 = Vector128.Load(c1); var x11 = Vector128.Load(c1 + 4);
+        var x20 = Vector128.Load(c2); var x21 = Vector128.Load(c2 + 4);
+        var x30 = Vector128.Load(c3); var x31 = Vector128.Load(c3 + 4);
+        var x40 = Vector128.Load(c4); var x41 = Vector128.Load(c4 + 4);
+        var x50 = Vector128.Load(c5); var x51 = Vector128.Load(c5 + 4);
+        long r1 = aRow, r2 = 2 * aRow, r3 = 3 * aRow, r4 = 4 * aRow, r5 = 5 * aRow;
+        bool fused = Fma.IsSupported || System.Runtime.Intrinsics.Arm.AdvSimd.IsSupported;
+        for (int kk = 0; kk < kc; kk++, a += aDepth, b += ColumnTile)
+        {
+            var b0 = Vector128.Load(b);
+            var b1 = Vector128.Load(b + 4);
+            if (fused)
+            {
+                var s = Vector128.Create(a[0]);
+                x00 = Vector128.FusedMultiplyAdd(s, b0, x00); x01 = Vector128.FusedMultiplyAdd(s, b1, x01);
+                s = Vector128.Create(a[r1]);
+                x10 = Vector128.FusedMultiplyAdd(s, b0, x10); x11 = Vector128.FusedMultiplyAdd(s, b1, x11);
+                s = Vector128.Create(a[r2]);
+                x20 = Vector128.FusedMultiplyAdd(s, b0, x20); x21 = Vector128.FusedMultiplyAdd(s, b1, x21);
+                s = Vector128.Create(a[r3]);
+                x30 = Vector128.FusedMultiplyAdd(s, b0, x30); x31 = Vector128.FusedMultiplyAdd(s, b1, x31);
+                s = Vector128.Create(a[r4]);
+                x40 = Vector128.FusedMultiplyAdd(s, b0, x40); x41 = Vector128.FusedMultiplyAdd(s, b1, x41);
+                s = Vector128.Create(a[r5]);
+                x50 = Vector128.FusedMultiplyAdd(s, b0, x50); x51 = Vector128.FusedMultiplyAdd(s, b1, x51);
+            }
+            else
+            {
+                var s = Vector128.Create(a[0]);
+                x00 += s * b0; x01 += s * b1;
+                s = Vector128.Create(a[r1]);
+                x10 += s * b0; x11 += s * b1;
+                s = Vector128.Create(a[r2]);
+                x20 += s * b0; x21 += s * b1;
+                s = Vector128.Create(a[r3]);
+                x30 += s * b0; x31 += s * b1;
+                s = Vector128.Create(a[r4]);
+                x40 += s * b0; x41 += s * b1;
+                s = Vector128.Create(a[r5]);
+                x50 += s * b0; x51 += s * b1;
+            }
+        }
+
+        x00.Store(c0); x01.Store(c0 + 4);
+        x10.Store(c1); x11.Store(c1 + 4);
+        x20.Store(c2); x21.Store(c2 + 4);
+        x30.Store(c3); x31.Store(c3 + 4);
+        x40.Store(c4); x41.Store(c4 + 4);
+        x50.Store(c5); x51.Store(c5 + 4);
     }
 }
