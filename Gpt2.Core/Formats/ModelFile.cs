@@ -155,10 +155,11 @@ public static class ModelFile
     private static void ReadParameters(Stream stream, string path, ModelFileFormat format, long count, Action<long, ReadOnlySpan<float>> sink)
     {
         var chunk = new float[(int)Math.Min(ChunkElements, count)];
+        var wide = format == ModelFileFormat.BFloat16 ? new ushort[chunk.Length] : null;
         for (long offset = 0; offset < count; offset += chunk.Length)
         {
             var span = chunk.AsSpan(0, (int)Math.Min(chunk.Length, count - offset));
-            ReadNext(stream, path, format, span);
+            ReadNext(stream, path, format, span, wide);
             sink(offset, span);
         }
     }
@@ -179,8 +180,8 @@ public static class ModelFile
         }
     }
 
-    /// <summary>Reads the next <c>destination.Length</c> parameters, widening bf16.</summary>
-    internal static void ReadNext(Stream stream, string path, ModelFileFormat format, Span<float> destination)
+    /// <summary>Reads the next <c>destination.Length</c> parameters, widening bf16 through <paramref name="wide"/> (allocated when null).</summary>
+    internal static void ReadNext(Stream stream, string path, ModelFileFormat format, Span<float> destination, ushort[]? wide = null)
     {
         if (format == ModelFileFormat.Float32)
         {
@@ -188,7 +189,7 @@ public static class ModelFile
             return;
         }
 
-        var wide = new ushort[Math.Min(destination.Length, ChunkElements)];
+        wide ??= new ushort[Math.Min(destination.Length, ChunkElements)];
         for (int done = 0; done < destination.Length; done += wide.Length)
         {
             var w = wide.AsSpan(0, Math.Min(wide.Length, destination.Length - done));

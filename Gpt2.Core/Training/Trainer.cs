@@ -250,8 +250,8 @@ public sealed class Trainer : IDisposable
         Checkpoint? checkpoint = null;
         bool cancelled = false;
         PrepareOutputFolder();
-        using var log = OpenLog();
-        using var metrics = _metrics = OpenMetrics();
+        using var log = OpenRunFile("main.log", LogStep);
+        using var metrics = _metrics = OpenRunFile("metrics.jsonl", MetricsStep);
         Log(LogLevel.Information, "training from step {Step} to {MaxSteps}, run {RunId}", Step, _o.MaxSteps, _runId);
         if (_o.OverfitSingleBatch)
         {
@@ -564,12 +564,20 @@ public sealed class Trainer : IDisposable
         TrainingMetrics.LearningRate.Record(r.LearningRate);
         TrainingMetrics.StepTime.Record(r.Milliseconds);
         TrainingMetrics.TokensPerSecond.Record(r.TokensPerSecond);
-        WriteMetrics(new()
+        // built only when written: nothing is allocated per step without an output folder or a debug logger
+        if (_metrics is not null)
         {
-            ["type"] = "step", ["step"] = r.Step, ["loss"] = r.Loss, ["lr"] = r.LearningRate, ["norm"] = r.GradientNorm,
-            ["ms"] = Math.Round(r.Milliseconds, 3), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1), ["skipped"] = r.SkippedUpdate,
-        });
-        Log(LogLevel.Debug, "step {Step}: loss {Loss:F4}, lr {LearningRate:E2}, norm {GradientNorm:F3}, {Milliseconds:F1} ms", r.Step, r.Loss, r.LearningRate, r.GradientNorm, r.Milliseconds);
+            WriteMetrics(new()
+            {
+                ["type"] = "step", ["step"] = r.Step, ["loss"] = r.Loss, ["lr"] = r.LearningRate, ["norm"] = r.GradientNorm,
+                ["ms"] = Math.Round(r.Milliseconds, 3), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1), ["skipped"] = r.SkippedUpdate,
+            });
+        }
+
+        if (_o.Logger?.IsEnabled(LogLevel.Debug) == true)
+        {
+            Log(LogLevel.Debug, "step {Step}: loss {Loss:F4}, lr {LearningRate:E2}, norm {GradientNorm:F3}, {Milliseconds:F1} ms", r.Step, r.Loss, r.LearningRate, r.GradientNorm, r.Milliseconds);
+        }
     }
 
     private void Log(LogLevel level, string message, params object?[] args)
@@ -584,30 +592,24 @@ public sealed class Trainer : IDisposable
 
     private void WriteMetrics(System.Text.Json.Nodes.JsonObject entry) => _metrics?.WriteLine(entry.ToJsonString());
 
-    /// <summary>metrics.jsonl beside main.log (one JSON object per step and per evaluation), cut back on resume as main.log.</summary>
-    private StreamWriter? OpenMetrics()
+    /// <summary>
+    /// A file of the run in the output folder (main.log, metrics.jsonl), on rank 0. A resumed run first cuts it back to
+    /// the restored step: that step's evaluation lines stay (they came before its checkpoint), its training line and all
+    /// later lines go, and so does a line a kill cut short, so a run interrupted any number of times ends with the file
+    /// of an uninterrupted one.
+    /// </summary>
+    private StreamWriter? OpenRunFile(string name, Func<string, (int Step, bool IsTrain)?> entryOf)
     {
         if (_o.OutputDirectory is null || _comm.Rank != 0)
         {
             return null;
         }
 
-        string path = Path.Combine(_o.OutputDirectory, "metrics.jsonl");
+        Directory.CreateDirectory(_o.OutputDirectory);
+        string path = Path.Combine(_o.OutputDirectory, name);
         if (Step > 0 && File.Exists(path))
         {
-            var kept = File.ReadAllLines(path).Where(line =>
-            {
-                try
-                {
-                    var o = System.Text.Json.Nodes.JsonNode.Parse(line);
-                    int step = (int)o!["step"]!;
-                    return step < Step || (step == Step && (string?)o["type"] != "step");
-                }
-                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
-                {
-                    return false; // a line cut by a kill
-                }
-            }).ToList();
+            var kept = File.ReadAllLines(path).Where(line => entryOf(line) is { } e && (e.Step < Step || (e.Step == Step && !e.IsTrain))).ToList();
             IO.AtomicFile.Write(path, stream =>
             {
                 using var w = new StreamWriter(stream, leaveOpen: true);
@@ -618,31 +620,18 @@ public sealed class Trainer : IDisposable
         return new StreamWriter(path, append: Step > 0) { AutoFlush = true };
     }
 
-    /// <summary>
-    /// main.log in the output folder, on rank 0. A resumed run first cuts the log back to the restored step (the
-    /// validation line of that step stays, it came before the checkpoint; training lines from it on go), so a run
-    /// interrupted any number of times ends with the log of an uninterrupted one.
-    /// </summary>
-    private StreamWriter? OpenLog()
+    /// <summary>The step of a metrics.jsonl object and whether it is a step's (not an evaluation's); null for a cut line.</summary>
+    private static (int Step, bool IsTrain)? MetricsStep(string line)
     {
-        if (_o.OutputDirectory is null || _comm.Rank != 0)
+        try
+        {
+            var o = System.Text.Json.Nodes.JsonNode.Parse(line);
+            return ((int)o!["step"]!, (string?)o["type"] == "step");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or FormatException or NullReferenceException)
         {
             return null;
         }
-
-        Directory.CreateDirectory(_o.OutputDirectory);
-        string path = Path.Combine(_o.OutputDirectory, "main.log");
-        if (Step > 0 && File.Exists(path))
-        {
-            var kept = File.ReadAllLines(path).Where(line => LogStep(line) is not { } entry || entry.Step < Step || (entry.Step == Step && !entry.IsTrain)).ToList();
-            IO.AtomicFile.Write(path, stream =>
-            {
-                using var w = new StreamWriter(stream, leaveOpen: true);
-                kept.ForEach(w.WriteLine);
-            });
-        }
-
-        return new StreamWriter(path, append: Step > 0) { AutoFlush = true };
     }
 
     /// <summary>The step of a main.log line (<c>s:STEP trl:…</c> or <c>s:STEP tel:…</c>) and whether it is a training line.</summary>
