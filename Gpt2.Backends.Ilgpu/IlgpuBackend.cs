@@ -13,6 +13,7 @@ namespace Gpt2.Backends.Ilgpu;
 /// Kernels are compiled once per backend; every op is enqueued on one stream, so the host only waits in
 /// <see cref="ComputeBackend.Download{T}"/> and <see cref="Synchronize"/>.
 /// </summary>
+/// <remarks>Not thread-safe: ops are enqueued from one thread at a time (the training thread) and run in the order enqueued. The backend owns what it allocates only until the caller disposes it: buffers are the caller's, and must be disposed before the backend.</remarks>
 public sealed class IlgpuBackend : ComputeBackend
 {
     /// <summary>The CPU accelerator's simulated device: warps of 4 and groups of 16 threads, each an OS thread, so tests stay fast.</summary>

@@ -1,6 +1,7 @@
 namespace Gpt2.Backends.Ilgpu;
 
 /// <summary>Options of <see cref="IlgpuBackend"/>.</summary>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record IlgpuBackendOptions
 {
     /// <summary>Which accelerator to use.</summary>

@@ -8,6 +8,7 @@ namespace Gpt2;
 /// <remarks>
 /// Legend used throughout the library: B batch size, T sequence length, C channels, NH heads,
 /// hs = C / NH head size, L layers, V vocabulary size, Vp padded vocabulary size.
+/// <para>Immutable: safe to share between threads.</para>
 /// </remarks>
 public sealed record Gpt2Config
 {

@@ -1,9 +1,9 @@
-using System.Runtime.Intrinsics;
+using System.Numerics;
 using Gpt2.Backends;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
-/// <summary>One AdamW update over (count) parameters, in llm.c's float arithmetic, eight lanes at a time.</summary>
+/// <summary>One AdamW update over (count) parameters, in llm.c's float arithmetic, a vector (8 lanes with AVX2, 4 with SSE or AdvSimd) at a time.</summary>
 internal static unsafe class AdamW
 {
     public static void Update(CpuParallel parallel, float* gradients, float* parameters, float* m, float* v, long count, AdamWStep s)
@@ -12,26 +12,26 @@ internal static unsafe class AdamW
         float beta2Correction = 1.0f - MathF.Pow(s.Beta2, s.Step);
         parallel.ForRanges(count, 1 << 14, (start, end) =>
         {
-            var scale = Vector256.Create(s.GradientScale);
-            var b1 = Vector256.Create(s.Beta1);
-            var b2 = Vector256.Create(s.Beta2);
-            var c1 = Vector256.Create(1.0f - s.Beta1);
-            var c2 = Vector256.Create(1.0f - s.Beta2);
-            var bc1 = Vector256.Create(beta1Correction);
-            var bc2 = Vector256.Create(beta2Correction);
-            var eps = Vector256.Create(s.Epsilon);
-            var lr = Vector256.Create(s.LearningRate);
-            var wd = Vector256.Create(s.WeightDecay);
+            var scale = Vector.Create(s.GradientScale);
+            var b1 = Vector.Create(s.Beta1);
+            var b2 = Vector.Create(s.Beta2);
+            var c1 = Vector.Create(1.0f - s.Beta1);
+            var c2 = Vector.Create(1.0f - s.Beta2);
+            var bc1 = Vector.Create(beta1Correction);
+            var bc2 = Vector.Create(beta2Correction);
+            var eps = Vector.Create(s.Epsilon);
+            var lr = Vector.Create(s.LearningRate);
+            var wd = Vector.Create(s.WeightDecay);
             long i = start;
-            for (; i + 8 <= end; i += 8)
+            for (; i + Vector<float>.Count <= end; i += Vector<float>.Count)
             {
-                var g = Vector256.Load(gradients + i) * scale;
-                var mi = b1 * Vector256.Load(m + i) + c1 * g;
-                var vi = b2 * Vector256.Load(v + i) + c2 * g * g;
+                var g = Vector.Load(gradients + i) * scale;
+                var mi = b1 * Vector.Load(m + i) + c1 * g;
+                var vi = b2 * Vector.Load(v + i) + c2 * g * g;
                 mi.Store(m + i);
                 vi.Store(v + i);
-                var p = Vector256.Load(parameters + i);
-                var update = (mi / bc1) / (Vector256.Sqrt(vi / bc2) + eps) + wd * p;
+                var p = Vector.Load(parameters + i);
+                var update = (mi / bc1) / (Vector.SquareRoot(vi / bc2) + eps) + wd * p;
                 (p - lr * update).Store(parameters + i);
             }
 

@@ -1,4 +1,4 @@
-using System.Runtime.Intrinsics;
+using System.Numerics;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
@@ -87,30 +87,30 @@ internal static unsafe class Matmul
     {
         float* x0 = x, x1 = x + k, x2 = x + 2 * k, x3 = x + 3 * k;
         float* w0 = w, w1 = w + k, w2 = w + 2 * k;
-        Vector256<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
-        Vector256<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        Vector<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
         int i = 0;
-        for (; i + 8 <= k; i += 8)
+        for (; i + Vector<float>.Count <= k; i += Vector<float>.Count)
         {
-            var v0 = Vector256.Load(w0 + i);
-            var v1 = Vector256.Load(w1 + i);
-            var v2 = Vector256.Load(w2 + i);
-            var u = Vector256.Load(x0 + i);
-            a00 = Vector256.FusedMultiplyAdd(u, v0, a00);
-            a01 = Vector256.FusedMultiplyAdd(u, v1, a01);
-            a02 = Vector256.FusedMultiplyAdd(u, v2, a02);
-            u = Vector256.Load(x1 + i);
-            a10 = Vector256.FusedMultiplyAdd(u, v0, a10);
-            a11 = Vector256.FusedMultiplyAdd(u, v1, a11);
-            a12 = Vector256.FusedMultiplyAdd(u, v2, a12);
-            u = Vector256.Load(x2 + i);
-            a20 = Vector256.FusedMultiplyAdd(u, v0, a20);
-            a21 = Vector256.FusedMultiplyAdd(u, v1, a21);
-            a22 = Vector256.FusedMultiplyAdd(u, v2, a22);
-            u = Vector256.Load(x3 + i);
-            a30 = Vector256.FusedMultiplyAdd(u, v0, a30);
-            a31 = Vector256.FusedMultiplyAdd(u, v1, a31);
-            a32 = Vector256.FusedMultiplyAdd(u, v2, a32);
+            var v0 = Vector.Load(w0 + i);
+            var v1 = Vector.Load(w1 + i);
+            var v2 = Vector.Load(w2 + i);
+            var u = Vector.Load(x0 + i);
+            a00 = Vector.MultiplyAddEstimate(u, v0, a00);
+            a01 = Vector.MultiplyAddEstimate(u, v1, a01);
+            a02 = Vector.MultiplyAddEstimate(u, v2, a02);
+            u = Vector.Load(x1 + i);
+            a10 = Vector.MultiplyAddEstimate(u, v0, a10);
+            a11 = Vector.MultiplyAddEstimate(u, v1, a11);
+            a12 = Vector.MultiplyAddEstimate(u, v2, a12);
+            u = Vector.Load(x2 + i);
+            a20 = Vector.MultiplyAddEstimate(u, v0, a20);
+            a21 = Vector.MultiplyAddEstimate(u, v1, a21);
+            a22 = Vector.MultiplyAddEstimate(u, v2, a22);
+            u = Vector.Load(x3 + i);
+            a30 = Vector.MultiplyAddEstimate(u, v0, a30);
+            a31 = Vector.MultiplyAddEstimate(u, v1, a31);
+            a32 = Vector.MultiplyAddEstimate(u, v2, a32);
         }
 
         Finish(x0, w0, w1, w2, a00, a01, a02, i, k, bias, output, o);
@@ -120,15 +120,15 @@ internal static unsafe class Matmul
     }
 
     /// <summary>Lane sums, then the scalar tail, then the stores of one row's three outputs.</summary>
-    private static void Finish(float* x, float* w0, float* w1, float* w2, Vector256<float> a0, Vector256<float> a1, Vector256<float> a2,
+    private static void Finish(float* x, float* w0, float* w1, float* w2, Vector<float> a0, Vector<float> a1, Vector<float> a2,
         int i, int k, float* bias, float* row, int o)
     {
-        float s0 = Vector256.Sum(a0), s1 = Vector256.Sum(a1), s2 = Vector256.Sum(a2);
+        float s0 = Vector.Sum(a0), s1 = Vector.Sum(a1), s2 = Vector.Sum(a2);
         for (; i < k; i++)
         {
-            s0 = MathF.FusedMultiplyAdd(x[i], w0[i], s0);
-            s1 = MathF.FusedMultiplyAdd(x[i], w1[i], s1);
-            s2 = MathF.FusedMultiplyAdd(x[i], w2[i], s2);
+            s0 = float.MultiplyAddEstimate(x[i], w0[i], s0);
+            s1 = float.MultiplyAddEstimate(x[i], w1[i], s1);
+            s2 = float.MultiplyAddEstimate(x[i], w2[i], s2);
         }
 
         Store(row, bias, o, o, s0);

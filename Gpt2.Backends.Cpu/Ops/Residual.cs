@@ -1,4 +1,4 @@
-using System.Runtime.Intrinsics;
+using System.Numerics;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
@@ -10,9 +10,9 @@ internal static unsafe class Residual
         parallel.ForRanges(count, 1 << 14, (start, end) =>
         {
             long i = start;
-            for (; i + 8 <= end; i += 8)
+            for (; i + Vector<float>.Count <= end; i += Vector<float>.Count)
             {
-                (Vector256.Load(a + i) + Vector256.Load(b + i)).Store(output + i);
+                (Vector.Load(a + i) + Vector.Load(b + i)).Store(output + i);
             }
 
             for (; i < end; i++)

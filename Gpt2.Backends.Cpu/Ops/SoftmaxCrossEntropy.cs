@@ -20,9 +20,7 @@ internal static unsafe class SoftmaxCrossEntropy
                 var p = new Span<float>(probabilities + r * vp, v);
                 // subtracting the max only keeps exp in range; it cancels in the ratio
                 float max = TensorPrimitives.Max(x);
-                TensorPrimitives.Subtract(x, max, p);
-                TensorPrimitives.Exp(p, p);
-                double sum = TensorPrimitives.Sum<float>(p);
+                double sum = SoftmaxExp.ExpSum(logits + r * vp, max, probabilities + r * vp, v);
                 TensorPrimitives.Multiply(p, (float)(1.0 / sum), p);
                 new Span<float>(probabilities + r * vp + v, vp - v).Clear();
 

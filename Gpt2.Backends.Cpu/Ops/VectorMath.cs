@@ -1,26 +1,26 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
+using System.Numerics;
 
 namespace Gpt2.Backends.Cpu.Ops;
 
-/// <summary>Vector256 building blocks shared by the ops. Each has one fixed summation order, whatever the caller's threading.</summary>
+/// <summary>SIMD building blocks shared by the ops, at the width of <see cref="Vector{T}"/> (256 bits with AVX2, 128 with SSE or AdvSimd). Each has one fixed summation order, whatever the caller's threading.</summary>
 internal static unsafe class VectorMath
 {
-    /// <summary>Σ a[i]·b[i]: eight lanes with fused multiply-add, lane sum, then the scalar tail.</summary>
+    /// <summary>Σ a[i]·b[i]: one vector of lanes with multiply-add (fused where the hardware fuses), lane sum, then the scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Dot(float* a, float* b, int n)
     {
         int i = 0;
-        var acc = Vector256<float>.Zero;
-        for (; i + 8 <= n; i += 8)
+        var acc = Vector<float>.Zero;
+        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
         {
-            acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
+            acc = Vector.MultiplyAddEstimate(Vector.Load(a + i), Vector.Load(b + i), acc);
         }
 
-        float sum = Vector256.Sum(acc);
+        float sum = Vector.Sum(acc);
         for (; i < n; i++)
         {
-            sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
+            sum = float.MultiplyAddEstimate(a[i], b[i], sum);
         }
 
         return sum;
@@ -31,15 +31,15 @@ internal static unsafe class VectorMath
     public static void Axpy(float* y, float* x, float alpha, int n)
     {
         int i = 0;
-        var a = Vector256.Create(alpha);
-        for (; i + 8 <= n; i += 8)
+        var a = Vector.Create(alpha);
+        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
         {
-            Vector256.FusedMultiplyAdd(a, Vector256.Load(x + i), Vector256.Load(y + i)).Store(y + i);
+            Vector.MultiplyAddEstimate(a, Vector.Load(x + i), Vector.Load(y + i)).Store(y + i);
         }
 
         for (; i < n; i++)
         {
-            y[i] = MathF.FusedMultiplyAdd(alpha, x[i], y[i]);
+            y[i] = float.MultiplyAddEstimate(alpha, x[i], y[i]);
         }
     }
 
@@ -48,9 +48,9 @@ internal static unsafe class VectorMath
     public static void Add(float* y, float* x, long n)
     {
         long i = 0;
-        for (; i + 8 <= n; i += 8)
+        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
         {
-            (Vector256.Load(y + i) + Vector256.Load(x + i)).Store(y + i);
+            (Vector.Load(y + i) + Vector.Load(x + i)).Store(y + i);
         }
 
         for (; i < n; i++)

@@ -12,6 +12,7 @@ namespace Gpt2.Backends.Ilgpu.Nccl;
 /// (MPI): rank 0 makes the NCCL unique id and broadcasts it. Reduce-scatter and all-gather use NCCL's in-place forms
 /// when every rank's part has the same size, else one grouped reduce or broadcast per rank.
 /// </summary>
+/// <remarks>Not thread-safe: each process calls the collectives from one thread, in the same order on every rank.</remarks>
 public sealed unsafe class NcclCommunicator : IDeviceCommunicator
 {
     private readonly IlgpuBackend _backend;

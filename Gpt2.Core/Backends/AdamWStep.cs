@@ -8,5 +8,6 @@ namespace Gpt2.Backends;
 /// <param name="WeightDecay">Decoupled weight decay for this range of parameters.</param>
 /// <param name="Step">1-based step count t, for bias correction.</param>
 /// <param name="GradientScale">Factor applied to each gradient before use (gradient clipping); 1 for none.</param>
+/// <remarks>An immutable value: safe to share between threads.</remarks>
 public readonly record struct AdamWStep(
     float LearningRate, float Beta1, float Beta2, float Epsilon, float WeightDecay, int Step, float GradientScale);

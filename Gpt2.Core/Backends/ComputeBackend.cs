@@ -20,6 +20,7 @@ namespace Gpt2.Backends;
 /// Every <c>…Backward</c> op accumulates (<c>+=</c>) into its gradient outputs, so that gradients from several
 /// uses of a tensor add up; callers zero them first.
 /// </para>
+/// <para>Not thread-safe: ops are enqueued from one thread at a time (the training thread) and run in the order enqueued. The backend owns what it allocates only until the caller disposes it: buffers are the caller's, and must be disposed before the backend.</para>
 /// </remarks>
 public abstract partial class ComputeBackend : IDisposable
 {

@@ -5,6 +5,7 @@ namespace Gpt2.Backends;
 /// allocated. Core code only holds these as opaque handles and reaches the data through the backend's copies; ops take
 /// <see cref="DeviceTensor"/> views of them.
 /// </summary>
+/// <remarks>Not thread-safe; owned by whoever allocated it, and disposed by them before its backend.</remarks>
 public abstract class DeviceBuffer : IDisposable
 {
     /// <summary>Creates the handle.</summary>

@@ -4,6 +4,7 @@ namespace Gpt2.Backends;
 /// A typed, shaped view of a contiguous range of a <see cref="DeviceBuffer"/>: the argument type of every backend
 /// op. The backend reads sizes from the shapes, so an op takes no size arguments.
 /// </summary>
+/// <remarks>An immutable view (a value) of part of a buffer: safe to share between threads, but ops on it follow its backend's rules and it is valid only while its buffer lives.</remarks>
 public readonly struct DeviceTensor : IEquatable<DeviceTensor>
 {
     /// <summary>Creates a view, checking that it lies inside the buffer.</summary>

@@ -7,6 +7,7 @@ namespace Gpt2.Backends;
 /// The dimensions of a tensor, outermost first, for example (B, T, C). Immutable; write one as a collection
 /// expression, <c>TensorShape shape = [b, t, c];</c>.
 /// </summary>
+/// <remarks>An immutable value: safe to share between threads.</remarks>
 [CollectionBuilder(typeof(TensorShape), nameof(Create))]
 public readonly struct TensorShape : IEquatable<TensorShape>, IReadOnlyList<int>
 {

@@ -7,6 +7,7 @@ namespace Gpt2.Data;
 /// without shuffling: each global batch holds world × B × T tokens (+1 for the last target); rank r takes the r-th
 /// B × T slice of it. At the end of a shard it moves to the next, and after the last back to the first.
 /// </summary>
+/// <remarks>Not thread-safe: one reader at a time. It holds no open files between batches and needs no disposal.</remarks>
 public sealed class DataLoader
 {
     private readonly IReadOnlyList<string> _shards;

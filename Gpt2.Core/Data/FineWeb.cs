@@ -42,7 +42,7 @@ public static class FineWeb
     /// <exception cref="FileNotFoundException">A file is missing.</exception>
     /// <exception cref="Formats.FileFormatException">A file is not parquet or has no <c>text</c> column.</exception>
     public static async Task<IReadOnlyList<string>> PrepareAsync(IAsyncEnumerable<string> parquetFiles, string directory, bool edu = false,
-        int shardTokens = DefaultShardTokens, int? maxShards = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        int shardTokens = DefaultShardTokens, int? maxShards = null, IProgress<ProgressReport>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(parquetFiles);
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -64,7 +64,7 @@ public static class FineWeb
         return writer.Written;
     }
 
-    /// <summary>Tokenizes local parquet files into shards (see <see cref="PrepareAsync(IAsyncEnumerable{string}, string, bool, int, int?, IProgress{string}?, CancellationToken)"/>).</summary>
+    /// <summary>Tokenizes local parquet files into shards (see <see cref="PrepareAsync(IAsyncEnumerable{string}, string, bool, int, int?, IProgress{ProgressReport}?, CancellationToken)"/>).</summary>
     /// <param name="parquetFiles">The files, in order.</param>
     /// <param name="directory">Folder for the shards.</param>
     /// <param name="edu">Name the shards <c>edu_fineweb_…</c>.</param>
@@ -74,7 +74,7 @@ public static class FineWeb
     /// <param name="cancellationToken">Cancels between row groups.</param>
     /// <returns>The shards written, validation first.</returns>
     public static Task<IReadOnlyList<string>> PrepareAsync(IEnumerable<string> parquetFiles, string directory, bool edu = false,
-        int shardTokens = DefaultShardTokens, int? maxShards = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default) =>
+        int shardTokens = DefaultShardTokens, int? maxShards = null, IProgress<ProgressReport>? progress = null, CancellationToken cancellationToken = default) =>
         PrepareAsync(ToAsync(parquetFiles), directory, edu, shardTokens, maxShards, progress, cancellationToken);
 
     /// <summary>
@@ -90,7 +90,7 @@ public static class FineWeb
     /// <returns>The local paths, as each file is ready.</returns>
     /// <exception cref="DownloadException">The hub could not be reached or sent something else than it announced.</exception>
     public static async IAsyncEnumerable<string> DownloadAsync(bool edu, string sample, string cacheDirectory, Uri? endpoint = null,
-        IProgress<string>? progress = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IProgress<ProgressReport>? progress = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(sample);
         ArgumentException.ThrowIfNullOrEmpty(cacheDirectory);
@@ -133,7 +133,7 @@ public static class FineWeb
         }
     }
 
-    private static async Task AppendFileAsync(string file, TokenShardWriter writer, IProgress<string>? progress, Stopwatch clock, CancellationToken cancellationToken)
+    private static async Task AppendFileAsync(string file, TokenShardWriter writer, IProgress<ProgressReport>? progress, Stopwatch clock, CancellationToken cancellationToken)
     {
         if (!File.Exists(file))
         {
@@ -180,8 +180,9 @@ public static class FineWeb
             }
 
             double rate = writer.Tokens / Math.Max(clock.Elapsed.TotalSeconds, 1e-3);
-            progress?.Report(string.Create(CultureInfo.InvariantCulture,
-                $"  {Path.GetFileName(file)} row group {g + 1}/{groups}: {writer.Tokens:N0} tokens, {rate:N0} tokens/s, {writer.Written.Count} shard(s) written"));
+            progress?.Report(new ProgressReport(string.Create(CultureInfo.InvariantCulture,
+                $"  {Path.GetFileName(file)} row group {g + 1}/{groups}: {writer.Tokens:N0} tokens, {rate:N0} tokens/s, {writer.Written.Count} shard(s) written"),
+                "tokenizing", writer.Tokens, null, "tokens"));
         }
     }
 

@@ -32,7 +32,7 @@ public static class TinyShakespeare
     /// <exception cref="FileNotFoundException"><paramref name="textFile"/> does not exist.</exception>
     /// <exception cref="DownloadException">The download failed.</exception>
     public static async Task<(string Validation, string Train)> PrepareAsync(string directory, string? textFile = null,
-        IProgress<string>? progress = null, CancellationToken cancellation = default)
+        IProgress<ProgressReport>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (textFile is not null && !File.Exists(textFile))

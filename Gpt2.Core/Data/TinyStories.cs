@@ -31,7 +31,7 @@ public static class TinyStories
     /// <exception cref="FileNotFoundException"><paramref name="archive"/> does not exist.</exception>
     /// <exception cref="DownloadException">The download failed.</exception>
     public static async Task<(string Validation, string Train)> PrepareAsync(string directory, string? archive = null,
-        IProgress<string>? progress = null, CancellationToken cancellation = default)
+        IProgress<ProgressReport>? progress = null, CancellationToken cancellation = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (archive is null)
@@ -44,7 +44,7 @@ public static class TinyStories
             }
         }
 
-        return Prepare(archive, directory, progress is null ? null : progress.Report);
+        return Prepare(archive, directory, progress is null ? null : line => progress.Report(line));
     }
 
     /// <summary>Reads the .tar.gz archive and writes <c>TinyStories_val.bin</c> and <c>TinyStories_train.bin</c>.</summary>

@@ -1,7 +1,7 @@
 namespace Gpt2.Distributed;
 
 /// <summary>Argument checks shared by the communicators, and the split of a vector into per-rank parts.</summary>
-public static class Communicators
+internal static class Communicators
 {
     /// <summary>Splits <paramref name="length"/> elements into <paramref name="parts"/> contiguous parts that differ by at most one element.</summary>
     /// <param name="length">Elements in all.</param>

@@ -1,6 +1,7 @@
 namespace Gpt2.Distributed;
 
 /// <summary>A job of one process: every collective is the identity.</summary>
+/// <remarks>Not thread-safe: each process calls the collectives from one thread, in the same order on every rank.</remarks>
 public sealed class LocalCommunicator : ICommunicator
 {
     /// <summary>The shared instance.</summary>

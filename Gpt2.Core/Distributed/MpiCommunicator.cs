@@ -7,6 +7,7 @@ namespace Gpt2.Distributed;
 /// dispose it at the end (MPI_Finalize). A collective that has not completed after <see cref="Timeout"/> (a rank died,
 /// hangs or never joined) aborts the whole job with a message naming the collective, instead of waiting forever.
 /// </summary>
+/// <remarks>Not thread-safe: each process calls the collectives from one thread, in the same order on every rank.</remarks>
 public sealed unsafe class MpiCommunicator : ICommunicator
 {
     private static int _created;

@@ -5,6 +5,7 @@ namespace Gpt2.Evaluation;
 /// <param name="Label">The index of the correct ending.</param>
 /// <param name="Context">The context's GPT-2 tokens.</param>
 /// <param name="Endings">Each ending's tokens (four in HellaSwag).</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record HellaSwagExample(int Index, int Label, IReadOnlyList<int> Context, IReadOnlyList<IReadOnlyList<int>> Endings)
 {
     /// <summary>The longest context + ending, in tokens.</summary>

@@ -205,7 +205,7 @@ public static class HellaSwagFile
     /// <param name="cancellationToken">Cancels the download.</param>
     /// <returns>The eval file's path and the examples written.</returns>
     /// <exception cref="DownloadException">The download failed.</exception>
-    public static async Task<(string Path, int Examples)> PrepareAsync(string directory, string? jsonl = null, IProgress<string>? progress = null,
+    public static async Task<(string Path, int Examples)> PrepareAsync(string directory, string? jsonl = null, IProgress<ProgressReport>? progress = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);

@@ -7,10 +7,12 @@ namespace Gpt2.Evaluation;
 /// <param name="NormalizedPrediction">The ending with the lowest mean loss per token (llm.c's and hellaswag.py's acc_norm).</param>
 /// <param name="SumLosses">Each ending's summed loss.</param>
 /// <param name="MeanLosses">Each ending's mean loss per token.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record HellaSwagPrediction(int Index, int Label, int Prediction, int NormalizedPrediction, IReadOnlyList<double> SumLosses, IReadOnlyList<double> MeanLosses);
 
 /// <summary>A HellaSwag evaluation: accuracy by summed loss (acc) and by mean loss (acc_norm).</summary>
 /// <param name="Predictions">Every scored example, in example order.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record HellaSwagResult(IReadOnlyList<HellaSwagPrediction> Predictions)
 {
     /// <summary>Examples scored.</summary>

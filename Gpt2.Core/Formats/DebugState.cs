@@ -9,6 +9,7 @@ namespace Gpt2.Formats;
 /// float32 logits (B*T*V, real vocabulary columns only), the float32 mean loss, and float32 gradients of every
 /// parameter in <see cref="ParameterLayout"/> order (wte as Vp x C).
 /// </summary>
+/// <remarks>Not thread-safe: its arrays are mutable.</remarks>
 public sealed class DebugState
 {
     /// <summary>The header magic number.</summary>

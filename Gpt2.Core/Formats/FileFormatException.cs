@@ -1,6 +1,7 @@
 namespace Gpt2.Formats;
 
 /// <summary>A file is not a valid file of its kind (an llm.c format, safetensors, config.json): the message says what is wrong.</summary>
+/// <remarks>Immutable once thrown: safe to read from any thread.</remarks>
 public sealed class FileFormatException : IOException
 {
     /// <summary>Creates the exception; the message is prefixed with the file's path.</summary>

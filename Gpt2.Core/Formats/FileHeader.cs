@@ -66,12 +66,25 @@ internal static class FileHeader
         stream.Write(bytes);
     }
 
+    /// <summary>
+    /// Called right after <see cref="Read"/>: the bytes from the header's start to the end of the stream must be
+    /// <paramref name="expected"/>. A stream that cannot seek is not checked here; reading it detects truncation.
+    /// </summary>
     public static void CheckLength(Stream stream, string path, long expected, string what)
     {
-        if (stream.Length != expected)
+        if (!stream.CanSeek)
         {
-            string relation = stream.Length < expected ? "truncated" : "too long";
-            throw new FileFormatException(path, $"{relation}: {stream.Length} bytes, but its header describes {what} of {expected} bytes.");
+            return;
+        }
+
+        long length = stream.Length - (stream.Position - Bytes);
+        if (length != expected)
+        {
+            string relation = length < expected ? "truncated" : "too long";
+            throw new FileFormatException(path, $"{relation}: {length} bytes, but its header describes {what} of {expected} bytes.");
         }
     }
+
+    /// <summary>The name a stream's errors give: its file's path, or "stream".</summary>
+    public static string NameOf(Stream stream) => stream is FileStream file ? file.Name : "stream";
 }

@@ -50,6 +50,48 @@ public static class ModelFile
         return (config, format);
     }
 
+    /// <summary>Reads a whole model from a stream (from its position), widening bf16 to float32.</summary>
+    /// <param name="stream">The stream; left open. When it can seek, the bytes from its position to its end must be exactly one model.</param>
+    /// <returns>The model's shape, storage format and parameters.</returns>
+    /// <exception cref="FileFormatException">Wrong magic or version, a nonsense header, or the wrong length.</exception>
+    public static (Gpt2Config Config, ModelFileFormat Format, float[] Parameters) Read(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        string name = FileHeader.NameOf(stream);
+        var (config, format) = ReadHeader(stream, name);
+        var parameters = new float[checked((int)new ParameterLayout(config).Count)];
+        ReadParameters(stream, name, format, parameters.LongLength, (offset, chunk) => chunk.CopyTo(parameters.AsSpan((int)offset)));
+        return (config, format, parameters);
+    }
+
+    /// <summary>Reads a model from a stream (from its position), handing the parameters to <paramref name="sink"/> in order, in chunks.</summary>
+    /// <param name="stream">The stream; left open. When it can seek, the bytes from its position to its end must be exactly one model.</param>
+    /// <param name="sink">Receives each chunk and the index of its first parameter.</param>
+    /// <returns>The model's shape and storage format.</returns>
+    /// <exception cref="FileFormatException">Wrong magic or version, a nonsense header, the wrong length, or a stream that ends early.</exception>
+    public static (Gpt2Config Config, ModelFileFormat Format) Read(Stream stream, Action<long, ReadOnlySpan<float>> sink)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(sink);
+        string name = FileHeader.NameOf(stream);
+        var (config, format) = ReadHeader(stream, name);
+        ReadParameters(stream, name, format, new ParameterLayout(config).Count, sink);
+        return (config, format);
+    }
+
+    /// <summary>Writes a model to a stream (at its position), not atomically: the caller owns the stream.</summary>
+    /// <param name="stream">The stream; left open.</param>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="format">float32 (version 3) or bf16 (version 5, rounded to nearest even).</param>
+    /// <param name="source">Fills each chunk with the parameters starting at the given index.</param>
+    public static void Write(Stream stream, Gpt2Config config, ModelFileFormat format, Action<long, Span<float>> source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(source);
+        WriteTo(stream, config, format, source);
+    }
+
     /// <summary>Writes a model file atomically.</summary>
     /// <param name="path">The file.</param>
     /// <param name="config">The model's shape.</param>
@@ -63,11 +105,25 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(source);
-        long count = new ParameterLayout(config).Count;
         string sha256 = "";
         AtomicFile.Write(path, file =>
         {
             using var stream = new HashingStream(file);
+            WriteTo(stream, config, format, source);
+            sha256 = stream.Sha256();
+        });
+        return sha256;
+    }
+
+    private static void WriteTo(Stream stream, Gpt2Config config, ModelFileFormat format, Action<long, Span<float>> source)
+    {
+        if (format is not (ModelFileFormat.Float32 or ModelFileFormat.BFloat16))
+        {
+            throw new ArgumentOutOfRangeException(nameof(format), format, "A model file is fp32 (version 3) or bf16 (version 5).");
+        }
+
+        long count = new ParameterLayout(config).Count;
+        {
             int[] header = new int[FileHeader.Ints];
             header[0] = Magic;
             header[1] = (int)format;
@@ -95,10 +151,7 @@ public static class ModelFile
                     stream.Write<ushort>(n);
                 }
             }
-
-            sha256 = stream.Sha256();
-        });
-        return sha256;
+        }
     }
 
     /// <summary>Writes a model file atomically from host memory.</summary>
@@ -129,7 +182,7 @@ public static class ModelFile
         return FileHeader.OpenRead(path, "llm.c model file");
     }
 
-    private static (Gpt2Config, ModelFileFormat) ReadHeader(FileStream stream, string path)
+    internal static (Gpt2Config, ModelFileFormat) ReadHeader(Stream stream, string path)
     {
         int[] h = FileHeader.Read(stream, path, Magic, "llm.c model file", (int)ModelFileFormat.Float32, (int)ModelFileFormat.BFloat16);
         var format = (ModelFileFormat)h[1];
@@ -152,7 +205,7 @@ public static class ModelFile
         return (config, format);
     }
 
-    private static void ReadParameters(Stream stream, string path, ModelFileFormat format, long count, Action<long, ReadOnlySpan<float>> sink)
+    internal static void ReadParameters(Stream stream, string path, ModelFileFormat format, long count, Action<long, ReadOnlySpan<float>> sink)
     {
         var chunk = new float[(int)Math.Min(ChunkElements, count)];
         var wide = format == ModelFileFormat.BFloat16 ? new ushort[chunk.Length] : null;

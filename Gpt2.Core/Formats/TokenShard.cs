@@ -37,17 +37,37 @@ public static class TokenShard
         return tokens;
     }
 
+    /// <summary>Reads a whole shard from a stream, from its position.</summary>
+    /// <param name="stream">The stream, left open; when it can seek, the bytes from its position to its end must be exactly one shard.</param>
+    /// <returns>The tokens.</returns>
+    /// <exception cref="FileFormatException">Wrong magic or version, a length that does not match the header, or a stream that ends early.</exception>
+    public static ushort[] Read(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        string name = FileHeader.NameOf(stream);
+        long count = ReadHeader(stream, name);
+        var tokens = new ushort[count];
+        stream.ReadExactly<ushort>(tokens, name);
+        return tokens;
+    }
+
+    /// <summary>Writes a shard to a stream, at its position; the caller owns the stream.</summary>
+    /// <param name="stream">The stream, left open.</param>
+    /// <param name="tokens">The tokens.</param>
+    public static void Write(Stream stream, ReadOnlySpan<ushort> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        FileHeader.Write(stream, [Magic, Version, tokens.Length]);
+        stream.Write(tokens);
+    }
+
     /// <summary>Writes a shard atomically.</summary>
     /// <param name="path">The file.</param>
     /// <param name="tokens">The tokens.</param>
     public static void Write(string path, ReadOnlySpan<ushort> tokens)
     {
         var copy = tokens.ToArray();
-        AtomicFile.Write(path, stream =>
-        {
-            FileHeader.Write(stream, [Magic, Version, copy.Length]);
-            stream.Write<ushort>(copy);
-        });
+        AtomicFile.Write(path, stream => Write(stream, copy));
     }
 
     /// <summary>Opens a shard with its stream at the first token, after checking its header and length.</summary>
@@ -77,7 +97,7 @@ public static class TokenShard
         return FileHeader.OpenRead(path, "llm.c token shard");
     }
 
-    private static long ReadHeader(FileStream stream, string path)
+    private static long ReadHeader(Stream stream, string path)
     {
         int[] h = FileHeader.Read(stream, path, Magic, "llm.c token shard", Version);
         if (h[2] < 0)

@@ -53,7 +53,7 @@ public static class PretrainedGpt2
     /// <exception cref="DownloadException">The hub could not be reached or sent something else than it announced.</exception>
     /// <exception cref="FileFormatException">The downloaded files are not a GPT-2 that llm.c's format can hold.</exception>
     public static async Task<string> DownloadAsync(string name, string directory, ModelFileFormat format = ModelFileFormat.Float32,
-        string? output = null, Uri? endpoint = null, IProgress<string>? progress = null, CancellationToken cancellationToken = default)
+        string? output = null, Uri? endpoint = null, IProgress<ProgressReport>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         string repository = Repository(name);

@@ -6,6 +6,7 @@ namespace Gpt2.HuggingFace;
 /// <param name="Shape">Its dimensions, row-major (empty for a scalar).</param>
 /// <param name="DataOffset">First byte, relative to the start of the data section.</param>
 /// <param name="ByteCount">Bytes it occupies: the product of <paramref name="Shape"/> times the element size.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record SafetensorsTensor(string Name, SafetensorsDataType DataType, IReadOnlyList<long> Shape, long DataOffset, long ByteCount)
 {
     /// <summary>Number of elements.</summary>

@@ -1,6 +1,7 @@
 namespace Gpt2.IO;
 
 /// <summary>A dataset download failed after its retries; the message names the URL and the last failure.</summary>
+/// <remarks>Immutable once thrown: safe to read from any thread.</remarks>
 public sealed class DownloadException : IOException
 {
     /// <summary>Creates the exception.</summary>

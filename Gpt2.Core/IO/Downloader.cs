@@ -17,7 +17,7 @@ internal static class Downloader
 {
     /// <summary>Downloads <paramref name="url"/> to <paramref name="destination"/>.</summary>
     /// <exception cref="DownloadException">Every attempt failed, or the file is not what the server announced.</exception>
-    public static async Task DownloadAsync(string url, string destination, IProgress<string>? progress, CancellationToken cancellationToken,
+    public static async Task DownloadAsync(string url, string destination, IProgress<ProgressReport>? progress, CancellationToken cancellationToken,
         int attempts = 4, TimeSpan? retryDelay = null)
     {
         string partial = destination + ".part";
@@ -81,7 +81,7 @@ internal static class Downloader
         File.Move(partial, destination, overwrite: true);
     }
 
-    private static async Task FetchAsync(HttpClient http, string url, string partial, long have, long? size, IProgress<string>? progress, CancellationToken cancellationToken)
+    private static async Task FetchAsync(HttpClient http, string url, string partial, long have, long? size, IProgress<ProgressReport>? progress, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         if (have > 0)
@@ -97,7 +97,7 @@ internal static class Downloader
 
         response.EnsureSuccessStatusCode();
         long? total = size ?? response.Content.Headers.ContentLength + have;
-        var bar = new ProgressBar(progress, total, have);
+        var bar = new ProgressBar(progress, Path.GetFileName(partial)[..^".part".Length], total, have);
         var input = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (input.ConfigureAwait(false))
         {
@@ -140,11 +140,11 @@ internal static class Downloader
         }
     }
 
-    /// <summary>One line per 5% (or per 64 MiB when the size is unknown): a bar, MiB done, rate and time left.</summary>
-    private sealed class ProgressBar(IProgress<string>? progress, long? total, long first)
+    /// <summary>A count per 1% (or per 8 MiB when the size is unknown) whose text is a bar, MiB done, rate and time left.</summary>
+    private sealed class ProgressBar(IProgress<ProgressReport>? progress, string item, long? total, long first)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly long _step = total is long t && t > 0 ? Math.Max(t / 20, 1) : 64L << 20;
+        private readonly long _step = total is long t && t > 0 ? Math.Max(t / 100, 1) : 8L << 20;
         private readonly long _start = first;
         private long _done = first;
         private long _reported = -1;
@@ -180,12 +180,13 @@ internal static class Downloader
                 double fraction = Math.Min(1, (double)_done / t);
                 int filled = (int)(fraction * 20);
                 var left = TimeSpan.FromSeconds(rate > 0 ? (t - _done) / 1048576.0 / rate : 0);
-                progress.Report(string.Create(CultureInfo.InvariantCulture,
-                    $"  [{new string('#', filled)}{new string('.', 20 - filled)}] {fraction * 100,3:F0}%  {mib:F1}/{t / 1048576.0:F1} MiB  {rate:F1} MiB/s  ETA {(int)left.TotalHours}:{left:mm\\:ss}"));
+                progress.Report(new ProgressReport(string.Create(CultureInfo.InvariantCulture,
+                    $"  [{new string('#', filled)}{new string('.', 20 - filled)}] {fraction * 100,3:F0}%  {mib:F1}/{t / 1048576.0:F1} MiB  {rate:F1} MiB/s  ETA {(int)left.TotalHours}:{left:mm\\:ss}"),
+                    item, _done, t, "bytes"));
             }
             else
             {
-                progress.Report(string.Create(CultureInfo.InvariantCulture, $"  {mib:F1} MiB  {rate:F1} MiB/s"));
+                progress.Report(new ProgressReport(string.Create(CultureInfo.InvariantCulture, $"  {mib:F1} MiB  {rate:F1} MiB/s"), item, _done, null, "bytes"));
             }
         }
     }

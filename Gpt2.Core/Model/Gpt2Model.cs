@@ -7,6 +7,7 @@ namespace Gpt2.Model;
 /// A GPT-2 model on a compute backend: parameters in llm.c's layout, their gradients, and the activations of
 /// the last forward pass. Forward and backward are in Gpt2Model.Passes.cs, the block they walk in TransformerBlock.cs.
 /// </summary>
+/// <remarks>Not thread-safe: passes share the model's activations, so one thread at a time runs them. The model owns its parameter, gradient and activation buffers (Dispose frees them), not its backend, which must outlive it.</remarks>
 public sealed partial class Gpt2Model : IDisposable
 {
     private readonly DeviceBuffer _parameters;
@@ -78,18 +79,28 @@ public sealed partial class Gpt2Model : IDisposable
     public static Gpt2Model Load(string path, ComputeBackend backend)
     {
         var (config, _) = ModelFile.ReadHeader(path);
+        return Load(config, backend, path, sink => ModelFile.Read(path, sink));
+    }
+
+    /// <summary>Loads a model in llm.c's format (version 3 fp32 or version 5 bf16) from a stream, from its position.</summary>
+    /// <param name="stream">The stream, left open; when it can seek, the bytes from its position to its end must be exactly one model.</param>
+    /// <param name="backend">The backend.</param>
+    /// <returns>The model.</returns>
+    /// <exception cref="FileFormatException">The stream does not hold a valid model.</exception>
+    public static Gpt2Model Load(Stream stream, ComputeBackend backend)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        string name = FileHeader.NameOf(stream);
+        var (config, format) = ModelFile.ReadHeader(stream, name);
+        return Load(config, backend, name, sink => ModelFile.ReadParameters(stream, name, format, new ParameterLayout(config).Count, sink));
+    }
+
+    private static Gpt2Model Load(Gpt2Config config, ComputeBackend backend, string name, Action<Action<long, ReadOnlySpan<float>>> read)
+    {
         var model = new Gpt2Model(config, backend);
         try
         {
-            ModelFile.Read(path, (offset, chunk) =>
-            {
-                if (model.Layout.FindNonFinite(chunk, offset) is { } bad)
-                {
-                    throw new FileFormatException(path, $"parameter {bad}; a model with NaN or infinite parameters is refused");
-                }
-
-                backend.Upload(chunk, model.Parameters.All.View(offset, [chunk.Length]));
-            });
+            read((offset, chunk) => Upload(model, name, offset, chunk));
             return model;
         }
         catch
@@ -99,11 +110,27 @@ public sealed partial class Gpt2Model : IDisposable
         }
     }
 
+    private static void Upload(Gpt2Model model, string name, long offset, ReadOnlySpan<float> chunk)
+    {
+        if (model.Layout.FindNonFinite(chunk, offset) is { } bad)
+        {
+            throw new FileFormatException(name, $"parameter {bad}; a model with NaN or infinite parameters is refused");
+        }
+
+        model.Backend.Upload(chunk, model.Parameters.All.View(offset, [chunk.Length]));
+    }
+
     /// <summary>Saves the parameters as an llm.c model file, atomically.</summary>
     /// <param name="path">The file.</param>
     /// <param name="format">fp32 (version 3) or bf16 (version 5).</param>
     public void Save(string path, ModelFileFormat format = ModelFileFormat.Float32) =>
         ModelFile.Write(path, Config, format, (offset, chunk) => Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk));
+
+    /// <summary>Writes the parameters in llm.c's model format to a stream, at its position; the caller owns the stream.</summary>
+    /// <param name="stream">The stream, left open.</param>
+    /// <param name="format">fp32 (version 3) or bf16 (version 5).</param>
+    public void Save(Stream stream, ModelFileFormat format = ModelFileFormat.Float32) =>
+        ModelFile.Write(stream, Config, format, (offset, chunk) => Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk));
 
     /// <summary>
     /// Saves a checkpoint's model file (fp32) and returns its SHA-256, or refuses, writing nothing, when a parameter is

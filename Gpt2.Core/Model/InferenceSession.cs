@@ -6,6 +6,7 @@ namespace Gpt2.Model;
 /// Token-by-token generation with a key/value cache: each new token costs one position of compute (the cached keys
 /// and values of earlier positions are reused), not a re-run of the sequence. Uses the model's parameters as they are.
 /// </summary>
+/// <remarks>Not thread-safe: one generation at a time. It owns its key/value cache (Dispose frees it), not the model.</remarks>
 public sealed class InferenceSession : IDisposable
 {
     private readonly Gpt2Model _model;

@@ -6,6 +6,7 @@ namespace Gpt2.Model;
 /// The rows of GPT-2's parameter table (see <see cref="ParameterTable{T}"/>): name, offset, shape and element type of
 /// each tensor in one flat buffer. The same layout describes the gradients and AdamW's moments.
 /// </summary>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed class ParameterLayout : ParameterTable<ParameterTensor>
 {
     /// <summary>Builds the layout for a configuration.</summary>

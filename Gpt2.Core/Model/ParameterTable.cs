@@ -10,6 +10,7 @@ namespace Gpt2.Model;
 /// view (<c>views.QkvWeight[l]</c>) gives one layer's slice.
 /// </summary>
 /// <typeparam name="T">The entry type.</typeparam>
+/// <remarks>Immutable after construction: safe to read from any thread.</remarks>
 public abstract class ParameterTable<T>
 {
     private readonly List<T> _entries = new(16);

@@ -10,6 +10,7 @@ namespace Gpt2.Model;
 /// <param name="Offset">First element in the flat buffer.</param>
 /// <param name="Shape">The tensor's shape; per-layer tensors lead with L.</param>
 /// <param name="ElementType">The element type the table was built for.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record ParameterTensor(string Name, long Offset, TensorShape Shape, ElementType ElementType)
 {
     /// <summary>Number of elements.</summary>

@@ -6,6 +6,7 @@ namespace Gpt2.Model;
 /// Views into a flat buffer laid out as a <see cref="ParameterLayout"/> (parameters, gradients or moments), one per
 /// row, with the row's shape: <c>views.QkvWeight</c> is (L, 3C, C) and <c>views.QkvWeight[l]</c> layer l's (3C, C).
 /// </summary>
+/// <remarks>Immutable after construction: safe to read from any thread (the tensors it lists follow their backend's rules).</remarks>
 public sealed class ParameterViews : ParameterTable<DeviceTensor>
 {
     /// <summary>Wraps a buffer.</summary>

@@ -7,6 +7,7 @@ namespace Gpt2.Optimization;
 /// AdamW as llm.c implements it: bias-corrected moments and decoupled weight decay,
 /// param -= lr · (m̂ / (sqrt(v̂) + ε) + wd · param), with optional clipping by the global gradient norm.
 /// </summary>
+/// <remarks>Not thread-safe. It owns its moment buffers (Dispose frees them), not the model.</remarks>
 public sealed class AdamW : IDisposable
 {
     private readonly Gpt2Model _model;

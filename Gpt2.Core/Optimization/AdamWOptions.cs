@@ -1,6 +1,7 @@
 namespace Gpt2.Optimization;
 
 /// <summary>AdamW hyperparameters; the defaults are llm.c's test_gpt2 settings.</summary>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record AdamWOptions
 {
     /// <summary>First-moment decay β1.</summary>

@@ -1,6 +1,7 @@
 namespace Gpt2.Text;
 
 /// <summary>How <see cref="Model.Gpt2Model.Generate"/> and its streaming forms draw tokens.</summary>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record GenerationOptions
 {
     /// <summary>Tokens to generate at most (the model's context may stop generation earlier).</summary>

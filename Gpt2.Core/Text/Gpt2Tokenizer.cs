@@ -3,6 +3,7 @@ using Microsoft.ML.Tokenizers;
 namespace Gpt2.Text;
 
 /// <summary>GPT-2's byte-level BPE tokenizer (50,257 tokens), from Microsoft.ML.Tokenizers' GPT-2 data.</summary>
+/// <remarks>Thread-safe: one shared instance encodes and decodes from any number of threads at once (data preparation does).</remarks>
 public sealed class Gpt2Tokenizer
 {
     /// <summary>The end-of-text token, which separates documents.</summary>

@@ -4,6 +4,7 @@ namespace Gpt2.Text;
 /// Decodes tokens one at a time for streaming output without ever emitting half a UTF-8 character: a token can end
 /// in the middle of a multi-byte character, so text is held back until the pending tokens decode cleanly.
 /// </summary>
+/// <remarks>Not thread-safe: it keeps the bytes of a character not yet complete.</remarks>
 public sealed class StreamingDecoder
 {
     // A UTF-8 character spans at most 4 bytes, hence at most 4 tokens; past that the bytes are truly invalid.

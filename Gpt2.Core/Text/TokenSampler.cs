@@ -4,6 +4,7 @@ namespace Gpt2.Text;
 /// Draws the next token from logits with temperature, top-k and top-p (nucleus) filtering. Its random generator is
 /// llm.c's xorshift* with a 64-bit state that can be saved and restored, so a resumed run samples the same text.
 /// </summary>
+/// <remarks>Not thread-safe: it holds the generator's state.</remarks>
 public sealed class TokenSampler
 {
     private ulong _state;

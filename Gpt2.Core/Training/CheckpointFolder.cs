@@ -7,6 +7,7 @@ namespace Gpt2.Training;
 /// <param name="Step">Steps completed when it was written.</param>
 /// <param name="ModelPath">The llm.c model file, <c>model_STEP.bin</c>.</param>
 /// <param name="StatePath">The training state, <c>state_STEP.bin</c>.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record Checkpoint(int Step, string ModelPath, string StatePath);
 
 /// <summary>

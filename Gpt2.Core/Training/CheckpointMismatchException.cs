@@ -5,6 +5,7 @@ namespace Gpt2.Training;
 /// not the one its state was written with, the run trained with other settings, the data no longer matches, or a new
 /// run would mix its checkpoints with an earlier run's. The message names what differs and how to proceed.
 /// </summary>
+/// <remarks>Immutable once thrown: safe to read from any thread.</remarks>
 public sealed class CheckpointMismatchException : IOException
 {
     /// <summary>Creates the exception.</summary>

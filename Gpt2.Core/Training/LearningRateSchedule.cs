@@ -22,6 +22,7 @@ public enum ScheduleKind
 /// <param name="WarmupSteps">Steps of linear warmup.</param>
 /// <param name="TotalSteps">Steps of the run (the decay ends there).</param>
 /// <param name="FinalFraction">Final learning rate as a fraction of the peak.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record LearningRateSchedule(ScheduleKind Kind, float LearningRate, int WarmupSteps, int TotalSteps, float FinalFraction)
 {
     /// <summary>The learning rate of a 0-based step.</summary>

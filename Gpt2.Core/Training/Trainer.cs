@@ -17,6 +17,7 @@ namespace Gpt2.Training;
 /// its own slice of each batch; gradients, losses and the decision to stop are agreed on each step, and only rank 0
 /// logs, samples and writes checkpoints.
 /// </summary>
+/// <remarks>Not thread-safe: run it from one thread at a time; its events are raised on the training thread. The trainer does not own the model, the loaders or the communicators: dispose them after it. Dispose releases the output folder's lock and the optimizer's moments.</remarks>
 public sealed class Trainer : IDisposable
 {
     private readonly Gpt2Model _model;
@@ -126,20 +127,20 @@ public sealed class Trainer : IDisposable
     /// <summary>Micro-batches per step.</summary>
     public int AccumulationSteps => _accumulation;
 
-    /// <summary>Raised after every step.</summary>
-    public event Action<TrainStepReport>? StepCompleted;
+    /// <summary>Raised after every step, on the training thread.</summary>
+    public event EventHandler<TrainStepEventArgs>? StepCompleted;
 
-    /// <summary>Raised after every validation evaluation.</summary>
-    public event Action<ValidationReport>? Validated;
+    /// <summary>Raised after every validation evaluation, on the training thread.</summary>
+    public event EventHandler<ValidationEventArgs>? Validated;
 
-    /// <summary>Raised after every HellaSwag evaluation (<see cref="TrainerOptions.HellaSwag"/>).</summary>
-    public event Action<HellaSwagReport>? HellaSwagEvaluated;
+    /// <summary>Raised after every HellaSwag evaluation (<see cref="TrainerOptions.HellaSwag"/>), on the training thread.</summary>
+    public event EventHandler<HellaSwagEventArgs>? HellaSwagEvaluated;
 
-    /// <summary>Raised after every sample.</summary>
-    public event Action<SampleReport>? Sampled;
+    /// <summary>Raised after every sample (rank 0 only), on the training thread.</summary>
+    public event EventHandler<SampleEventArgs>? Sampled;
 
-    /// <summary>Raised after every checkpoint, with the model file's path.</summary>
-    public event Action<string>? Checkpointed;
+    /// <summary>Raised after every checkpoint (rank 0 only), on the training thread.</summary>
+    public event EventHandler<CheckpointEventArgs>? Checkpointed;
 
     /// <summary>Continues from a checkpoint written by this trainer: parameters, optimizer, data position, sampler.</summary>
     /// <param name="modelPath">The checkpoint's model file.</param>
@@ -231,7 +232,7 @@ public sealed class Trainer : IDisposable
     /// <see cref="TrainingSummary.Cancelled"/> set.
     /// </param>
     /// <returns>What the run did.</returns>
-    public Task<TrainingSummary> RunAsync(IProgress<TrainStepReport>? progress = null, CancellationToken cancellationToken = default) =>
+    public Task<TrainingSummary> RunAsync(IProgress<TrainStepEventArgs>? progress = null, CancellationToken cancellationToken = default) =>
         Task.Run(() => Run(progress, cancellationToken), CancellationToken.None);
 
     /// <summary>
@@ -242,7 +243,7 @@ public sealed class Trainer : IDisposable
     /// <param name="progress">Receives a report after every step (as <see cref="StepCompleted"/>).</param>
     /// <param name="cancellationToken">Stops the run between steps (see <see cref="Run(CancellationToken)"/>).</param>
     /// <returns>What the run did.</returns>
-    public TrainingSummary Run(IProgress<TrainStepReport>? progress, CancellationToken cancellationToken = default)
+    public TrainingSummary Run(IProgress<TrainStepEventArgs>? progress, CancellationToken cancellationToken = default)
     {
         var wall = Stopwatch.StartNew();
         int firstStep = Step;
@@ -272,7 +273,7 @@ public sealed class Trainer : IDisposable
                 if (_o.SampleTokens > 0 && _comm.Rank == 0 && !cancelled && (Due(_o.SampleEvery) || last))
                 {
                     // drawn even when nobody listens: the sampler's state is part of a checkpoint
-                    Sampled?.Invoke(new SampleReport(Step, Generate(_o.SampleTokens)));
+                    Sampled?.Invoke(this, new SampleEventArgs(Step, Generate(_o.SampleTokens)));
                 }
 
                 if (_o.OutputDirectory is not null && Step > 0 && (!cancelled || _o.CheckpointOnCancel) && (last || Due(_o.CheckpointEvery)))
@@ -291,7 +292,7 @@ public sealed class Trainer : IDisposable
             // llm.c's logger_log_train line, so its plotting notebook reads our logs
             log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"s:{Step} trl:{report.Loss:F4} lr:{report.LearningRate:F6} norm:{report.GradientNorm:F2}"));
             Record(report);
-            StepCompleted?.Invoke(report);
+            StepCompleted?.Invoke(this, report);
             progress?.Report(report);
             Step++;
         }
@@ -450,7 +451,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The step with its wall time and the time the host spent in collectives.</summary>
-    private TrainStepReport TimedStep()
+    private TrainStepEventArgs TimedStep()
     {
         long start = Stopwatch.GetTimestamp();
         var communication = _dp.CommunicationTime;
@@ -458,7 +459,7 @@ public sealed class Trainer : IDisposable
         _model.Backend.Synchronize();
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         double communicationMs = (_dp.CommunicationTime - communication).TotalMilliseconds;
-        return new TrainStepReport(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, (double)TokensPerStep * _comm.Size / (ms / 1000), communicationMs, skipped);
+        return new TrainStepEventArgs(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, (double)TokensPerStep * _comm.Size / (ms / 1000), communicationMs, skipped);
     }
 
     private void Evaluate(StreamWriter? log)
@@ -475,7 +476,7 @@ public sealed class Trainer : IDisposable
                 Log(LogLevel.Information, "step {Step}: validation loss {Loss:F4}", Step, loss);
             }
 
-            Validated?.Invoke(new ValidationReport(Step, loss));
+            Validated?.Invoke(this, new ValidationEventArgs(Step, loss));
         }
 
         if (_o.HellaSwag is { } examples)
@@ -491,7 +492,7 @@ public sealed class Trainer : IDisposable
                 Log(LogLevel.Information, "step {Step}: HellaSwag acc_norm {Accuracy:F4} over {Examples} examples", Step, accuracy, total);
             }
 
-            HellaSwagEvaluated?.Invoke(new HellaSwagReport(Step, accuracy, total));
+            HellaSwagEvaluated?.Invoke(this, new HellaSwagEventArgs(Step, accuracy, total));
         }
     }
 
@@ -514,7 +515,7 @@ public sealed class Trainer : IDisposable
         _lastCheckpoint = checkpoint.ModelPath;
         Log(LogLevel.Information, "step {Step}: checkpoint {Path}", Step, checkpoint.ModelPath);
         folder.Prune(_o.KeepCheckpoints, _o.MajorCheckpointEvery);
-        Checkpointed?.Invoke(checkpoint.ModelPath);
+        Checkpointed?.Invoke(this, new CheckpointEventArgs(checkpoint));
         return checkpoint;
     }
 
@@ -550,7 +551,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>After each step on rank 0: the meter, metrics.jsonl and the logger.</summary>
-    private void Record(TrainStepReport r)
+    private void Record(TrainStepEventArgs r)
     {
         if (_comm.Rank != 0)
         {

@@ -3,6 +3,7 @@ using Gpt2.Optimization;
 namespace Gpt2.Training;
 
 /// <summary>How a <see cref="Trainer"/> runs; the comments name the matching llm.c flag.</summary>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record TrainerOptions
 {
     /// <summary>Tokens per optimizer step (-d); a multiple of B·T (the training loader's micro-batch), which sets gradient accumulation. 0 means B·T.</summary>

@@ -5,6 +5,7 @@ namespace Gpt2.Training;
 /// step's update was not applied and no checkpoint was written over a good one; the message names the step, the
 /// first tensor that went bad (when it could be told) and the last good checkpoint.
 /// </summary>
+/// <remarks>Immutable once thrown: safe to read from any thread.</remarks>
 public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception.</summary>

@@ -11,6 +11,7 @@ namespace Gpt2.Training;
 /// id, the SHA-256 of the model file written with this state, the settings the run trained with (checked on resume)
 /// and the outlier detectors' windows. Version 1 files (no record) are still read.
 /// </summary>
+/// <remarks>Not thread-safe: its moments are mutable arrays.</remarks>
 public sealed class TrainingState
 {
     /// <summary>The header magic number.</summary>

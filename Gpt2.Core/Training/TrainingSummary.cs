@@ -9,5 +9,6 @@ namespace Gpt2.Training;
 /// <param name="Cancelled">The run stopped early because its token was cancelled.</param>
 /// <param name="Checkpoint">The model file of the last checkpoint this run wrote, or null.</param>
 /// <param name="Elapsed">Wall time of the run, evaluations and checkpoints included.</param>
+/// <remarks>Immutable: safe to share between threads.</remarks>
 public sealed record TrainingSummary(int Step, int StepsRun, long TokensProcessed, float? FinalLoss, float? FinalValidationLoss, bool Cancelled,
     string? Checkpoint, TimeSpan Elapsed);

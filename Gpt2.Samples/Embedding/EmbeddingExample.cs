@@ -38,8 +38,8 @@ internal static class EmbeddingExample
         using var trainer = new Trainer(model, train, validation, options);
 
         float initial = float.NaN;
-        trainer.Validated += r => initial = r.Step == 0 ? r.Loss : initial; // the untrained model's loss, evaluated at step 0
-        var progress = new Progress<TrainStepReport>(r => output.WriteLine($"step {r.Step + 1}/{r.MaxSteps} loss {r.Loss:F3} ({r.TokensPerSecond:F0} tok/s)"));
+        trainer.Validated += (_, r) => initial = r.Step == 0 ? r.Loss : initial; // the untrained model's loss, evaluated at step 0
+        var progress = new Progress<TrainStepEventArgs>(r => output.WriteLine($"step {r.Step + 1}/{r.MaxSteps} loss {r.Loss:F3} ({r.TokensPerSecond:F0} tok/s)"));
         TrainingSummary summary = await trainer.RunAsync(progress, cancellation);
         output.WriteLine($"val loss {initial:F3} -> {summary.FinalValidationLoss:F3}; checkpoint {summary.Checkpoint}");
 

@@ -34,7 +34,7 @@ internal static class Hub
     {
         try
         {
-            return PretrainedGpt2.DownloadAsync(name, DataDirectory, format, output, Endpoint, new LineProgress(log)).GetAwaiter().GetResult();
+            return Terminal.WithProgress(log, p => PretrainedGpt2.DownloadAsync(name, DataDirectory, format, output, Endpoint, p).GetAwaiter().GetResult());
         }
         catch (DownloadException e)
         {

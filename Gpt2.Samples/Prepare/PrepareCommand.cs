@@ -41,7 +41,7 @@ internal static class PrepareCommand
                 throw new UsageException($"--archive: file not found: {local}");
             }
 
-            (string val, string train) = Await(TinyStories.PrepareAsync(dir, local, new LineProgress(output)), "--archive FILE");
+            (string val, string train) = Terminal.WithProgress(output, p => Await(TinyStories.PrepareAsync(dir, local, p), "--archive FILE"));
             output.WriteLine($"wrote {val} ({TokenShard.ReadTokenCount(val):N0} tokens) and {train} ({TokenShard.ReadTokenCount(train):N0} tokens)");
             return ExitCodes.Success;
         }));
@@ -132,7 +132,7 @@ internal static class PrepareCommand
 
             try
             {
-                var (path, count) = Gpt2.Evaluation.HellaSwagFile.PrepareAsync(parse.GetValue(swagOut)!, local, new LineProgress(output)).GetAwaiter().GetResult();
+                var (path, count) = Terminal.WithProgress(output, p => Gpt2.Evaluation.HellaSwagFile.PrepareAsync(parse.GetValue(swagOut)!, local, p).GetAwaiter().GetResult());
                 output.WriteLine($"wrote {path} ({count:N0} examples)");
             }
             catch (DownloadException e)
@@ -168,8 +168,7 @@ internal static class PrepareCommand
             string dir = parse.GetValue(outDir) ?? Path.Combine("data", $"{FineWeb.Prefix(isEdu)}{sampleName.TrimEnd('T')}");
             int tokens = Flags.Positive(parse.GetValue(shardTokens), "--shard-tokens");
             int max = Flags.NonNegative(parse.GetValue(maxShards), "--max-shards");
-            var progress = new LineProgress(output);
-            IAsyncEnumerable<string> files;
+            IAsyncEnumerable<string>? files = null;
             if (parse.GetValue(input) is { Length: > 0 } inputs)
             {
                 var local = new List<string>();
@@ -189,14 +188,12 @@ internal static class PrepareCommand
 
                 files = local.ToAsyncEnumerable();
             }
-            else
-            {
-                files = FineWeb.DownloadAsync(isEdu, sampleName, Path.Combine(dir, "parquet"), HuggingFace.Hub.Endpoint, progress);
-            }
 
             try
             {
-                var shards = FineWeb.PrepareAsync(files, dir, isEdu, tokens, max == 0 ? null : max, progress).GetAwaiter().GetResult();
+                var shards = Terminal.WithProgress(output, progress => FineWeb.PrepareAsync(
+                    files ?? FineWeb.DownloadAsync(isEdu, sampleName, Path.Combine(dir, "parquet"), HuggingFace.Hub.Endpoint, progress),
+                    dir, isEdu, tokens, max == 0 ? null : max, progress).GetAwaiter().GetResult());
                 foreach (string shard in shards)
                 {
                     output.WriteLine($"wrote {shard} ({TokenShard.ReadTokenCount(shard):N0} tokens)");
@@ -219,8 +216,8 @@ internal static class PrepareCommand
             throw new UsageException($"--input: file not found: {inputPath}");
         }
 
-        var (valPath, trainPath) = Await(TinyShakespeare.PrepareAsync(directory, inputPath, new LineProgress(output)),
-            "gpt2 prepare tinyshakespeare --input input.txt");
+        var (valPath, trainPath) = Terminal.WithProgress(output, p => Await(TinyShakespeare.PrepareAsync(directory, inputPath, p),
+            "gpt2 prepare tinyshakespeare --input input.txt"));
         output.WriteLine($"wrote {valPath} ({TokenShard.ReadTokenCount(valPath):N0} tokens) and {trainPath} ({TokenShard.ReadTokenCount(trainPath):N0} tokens)");
         return (valPath, trainPath);
     }

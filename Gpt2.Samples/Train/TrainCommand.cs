@@ -7,6 +7,7 @@ using Gpt2.Model;
 using Gpt2.Optimization;
 using Gpt2.Samples.Cli;
 using Gpt2.Training;
+using Spectre.Console;
 
 namespace Gpt2.Samples.Train;
 
@@ -263,39 +264,41 @@ internal static class TrainCommand
             $"B={settings.BatchSize} T={settings.SequenceLength}, {trainer.AccumulationSteps} micro-batch(es) per step, {options.MaxSteps} steps" +
             (comm.Size > 1 || device is not null ? $", {(comm.Size == 1 ? "1 process" : $"{comm.Size} processes")}{(options.ZeroStage == 1 ? ", ZeRO stage 1" : "")}, collectives {device?.Name ?? "host"}" : ""));
         var plot = new LossPlot();
-        trainer.StepCompleted += r => plot.AddTrain(r.Step, r.Loss);
-        trainer.Validated += r => plot.AddValidation(r.Step, r.Loss);
-        // on a terminal the step line is redrawn in place (a live progress line); elsewhere every step is a line
-        bool live = comm.Size == 1 && ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        string clear = live ? "\r\u001b[2K" : "";
+        trainer.StepCompleted += (_, r) => plot.AddTrain(r.Step, r.Loss);
+        trainer.Validated += (_, r) => plot.AddValidation(r.Step, r.Loss);
+        // on a terminal the step line is a live progress bar with the other lines above it; elsewhere every step is a line
+        bool live = comm.Size == 1 && Terminal.IsInteractive(output);
+        Action<string> say = live ? AnsiConsole.WriteLine : output.WriteLine;
+        ProgressTask? bar = null;
         var eta = new StepTimeAverage();
-        trainer.StepCompleted += r =>
+        var results = new RunSummary();
+        results.Attach(trainer);
+        trainer.StepCompleted += (_, r) =>
         {
             eta.Add(r.Milliseconds);
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s") +
                 (comm.Size > 1 || device is not null ? string.Create(CultureInfo.InvariantCulture, $" | comm {r.CommunicationMilliseconds,6:F1} ms") : "") +
                 $" | ETA {eta.Remaining(options.MaxSteps - r.Step - 1)}";
-            if (live)
+            if (bar is not null)
             {
-                output.Write(clear + line);
+                bar.Value = r.Step + 1;
+                bar.Description = Markup.Escape(line);
             }
             else
             {
                 output.WriteLine(line);
             }
-        };
-        trainer.StepCompleted += r =>
-        {
+
             if (r.SkippedUpdate is { } why)
             {
-                output.WriteLine($"{clear}step {r.Step + 1}: update skipped, {why}");
+                say($"step {r.Step + 1}: update skipped, {why}");
             }
         };
-        trainer.Validated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clear}val loss {r.Loss:F4} at step {r.Step}"));
-        trainer.Sampled += r => output.WriteLine($"{clear}sample at step {r.Step}:\n---\n{r.Text}\n---");
-        trainer.HellaSwagEvaluated += r => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clear}HellaSwag acc_norm {r.NormalizedAccuracy:F4} ({r.Examples} examples) at step {r.Step}"));
-        trainer.Checkpointed += path => output.WriteLine($"{clear}checkpoint {path}");
+        trainer.Validated += (_, r) => say(string.Create(CultureInfo.InvariantCulture, $"val loss {r.Loss:F4} at step {r.Step}"));
+        trainer.Sampled += (_, r) => say($"sample at step {r.Step}:\n---\n{r.Text}\n---");
+        trainer.HellaSwagEvaluated += (_, r) => say(string.Create(CultureInfo.InvariantCulture, $"HellaSwag acc_norm {r.NormalizedAccuracy:F4} ({r.Examples} examples) at step {r.Step}"));
+        trainer.Checkpointed += (_, c) => say($"checkpoint {c.ModelPath}");
         // Ctrl+C and SIGTERM (kill, docker stop, systemd, Slurm) finish the step, checkpoint and exit; a second Ctrl+C exits at once
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = !cancel.IsCancellationRequested; cancel.Cancel(); };
@@ -308,11 +311,18 @@ internal static class TrainCommand
         TrainingSummary summary;
         try
         {
-            summary = trainer.Run(cancel.Token);
+            summary = !live ? trainer.Run(cancel.Token) : AnsiConsole.Progress()
+                .Columns(new ProgressBarColumn(), new PercentageColumn(), new TaskDescriptionColumn { Alignment = Justify.Left })
+                .Start(context =>
+                {
+                    bar = context.AddTask("training", maxValue: options.MaxSteps);
+                    bar.Value = trainer.Step;
+                    return trainer.Run(cancel.Token);
+                });
         }
         catch (TrainingDivergedException e)
         {
-            output.WriteLine($"{clear}{e.Message}");
+            output.WriteLine(e.Message);
             return ExitCodes.Diverged;
         }
         finally
@@ -325,6 +335,18 @@ internal static class TrainCommand
             string svg = Path.Combine(options.OutputDirectory, "loss.svg");
             plot.Save(svg);
             output.WriteLine($"loss curve {svg}");
+        }
+
+        if (comm.Rank == 0)
+        {
+            if (live)
+            {
+                AnsiConsole.Write(results.Table(summary));
+            }
+            else
+            {
+                output.WriteLine(results.Line(summary));
+            }
         }
 
         if (summary.Cancelled)

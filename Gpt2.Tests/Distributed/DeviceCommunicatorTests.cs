@@ -85,7 +85,7 @@ public sealed class DeviceCommunicatorTests : TempDirectoryTest
         communicator?.Name(model);
         using var trainer = new Trainer(model, Loader(), null, options, LocalCommunicator.Instance, communicator);
         var losses = new List<float>();
-        trainer.StepCompleted += r => losses.Add(r.Loss);
+        trainer.StepCompleted += (_, r) => losses.Add(r.Loss);
         trainer.Run();
         return (losses, communicator?.Calls ?? []);
     }

@@ -22,14 +22,19 @@ public sealed class DownloaderTests : TempDirectoryTest
         var content = Content(250_000);
         server.Add(Repository, "model.safetensors", content);
         string target = Path.Combine(TempDir, "model.safetensors");
-        var lines = new List<string>();
-        await Downloader.DownloadAsync(Url(server, "model.safetensors"), target, new SynchronousProgress<string>(lines.Add), default, retryDelay: TimeSpan.Zero);
+        var reports = new List<ProgressReport>();
+        await Downloader.DownloadAsync(Url(server, "model.safetensors"), target, new SynchronousProgress<ProgressReport>(reports.Add), default, retryDelay: TimeSpan.Zero);
+        var lines = reports.Select(r => r.Text).ToList();
 
         Assert.That(File.ReadAllBytes(target), Is.EqualTo(content));
         Assert.That(server.Requests, Has.Some.EqualTo("GET /storage/someone/model/resolve/main/model.safetensors HTTP/1.1 from 100000"));
         Assert.That(server.Requests, Has.Some.EqualTo("GET /storage/someone/model/resolve/main/model.safetensors HTTP/1.1 from 200000"));
         Assert.That(lines, Has.Some.Contains("retrying"));
         Assert.That(lines, Has.Some.Contains("100%"), "the bar reaches the end");
+        var counts = reports.Where(r => r.IsCount).ToList();
+        Assert.That(counts.Select(r => (r.Item, r.Total, r.Unit)).Distinct(), Is.EqualTo(new[] { ("model.safetensors", (long?)250_000, "bytes") }));
+        Assert.That(counts.Select(r => r.Completed), Is.Ordered, "a resumed download counts on from where it stopped");
+        Assert.That(counts[^1].Completed, Is.EqualTo(250_000), "the last count is the whole file");
         Assert.That(Directory.GetFiles(TempDir), Is.EqualTo(new[] { target }), "no partial file is left");
     }
 

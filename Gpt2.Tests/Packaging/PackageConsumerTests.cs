@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Reflection.Metadata;
 using Gpt2.Formats;
 
 namespace Gpt2.Tests.Packaging;
@@ -47,7 +49,7 @@ public sealed class PackageConsumerTests : TempDirectoryTest
     public void DeletePackedHere() => TestData.Delete(_packedHere);
 
     /// <summary>
-    /// Every C# block of README.md, docs/library.md and docs/package-readme.md, each a whole program as written,
+    /// Every C# block of README.md, docs/library.md and the package readmes (docs/packages), each a whole program as written,
     /// compiled against the packed packages: each block becomes an async local function (its usings hoisted), and
     /// <c>#line</c> points a compile error at the document and block. Compiled, not run: some train for minutes, use
     /// a GPU, MPI or the network.
@@ -67,7 +69,7 @@ public sealed class PackageConsumerTests : TempDirectoryTest
         var usings = new SortedSet<string>(StringComparer.Ordinal);
         var functions = new System.Text.StringBuilder();
         int blocks = 0;
-        foreach (string doc in new[] { "README.md", "docs/library.md", "docs/package-readme.md" })
+        foreach (string doc in new[] { "README.md", "docs/library.md", "docs/packages/Gpt2.Core.md", "docs/packages/Gpt2.Backends.Cpu.md", "docs/packages/Gpt2.Backends.Ilgpu.md" })
         {
             var lines = File.ReadAllLines(Path.Combine(TestData.RepositoryRoot, doc));
             for (int i = 0; i < lines.Length; i++)
@@ -104,6 +106,61 @@ public sealed class PackageConsumerTests : TempDirectoryTest
         File.WriteAllText(Path.Combine(app, "Program.cs"), string.Join("\n", usings) + "\n\nreturn 0;\n\n" + functions);
         string output = DotnetCli.Check(app, "dotnet", ["build", "-c", "Release", "-p:NoWarn=CS8321%3BCS1998"], env);
         Assert.That(output, Does.Contain("Build succeeded"));
+    }
+
+    /// <summary>
+    /// Each package carries its own readme (titled with its id), the icon and the license; its symbol package's PDBs
+    /// name sources by mapped paths (<c>/_/…</c>), never the machine's, and embed every source file.
+    /// </summary>
+    [TestCase("Gpt2.Core")]
+    [TestCase("Gpt2.Backends.Cpu")]
+    [TestCase("Gpt2.Backends.Ilgpu")]
+    [TestCase("Gpt2.Tool")]
+    public void EachPackageCarriesItsReadmeIconAndPathFreeSymbols(string id)
+    {
+        using (var package = ZipFile.OpenRead(Path.Combine(_packages, $"{id}.{_version}.nupkg")))
+        {
+            string Text(string name)
+            {
+                using var reader = new StreamReader(package.GetEntry(name)?.Open() ?? throw new AssertionException($"{id}: no {name}"));
+                return reader.ReadToEnd();
+            }
+
+            Assert.That(Text("README.md"), Does.StartWith($"# {id}\n"), "the package's own readme");
+            Assert.That(package.GetEntry("icon.png")?.Length, Is.GreaterThan(100));
+            Assert.That(package.GetEntry("LICENSE"), Is.Not.Null);
+            string nuspec = Text($"{id}.nuspec");
+            Assert.That(nuspec, Does.Contain("<icon>icon.png</icon>").And.Contain("<readme>README.md</readme>"));
+            Assert.That(nuspec, Does.Not.Contain(TestData.RepositoryRoot), "no local path (a clone's origin) in the metadata");
+        }
+
+        using var symbols = ZipFile.OpenRead(Path.Combine(_packages, $"{id}.{_version}.snupkg"));
+        var pdbs = symbols.Entries.Where(e => e.FullName.EndsWith(".pdb", StringComparison.Ordinal)).ToList();
+        Assert.That(pdbs, Is.Not.Empty);
+        var embeddedSource = new Guid("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
+        foreach (var entry in pdbs)
+        {
+            using var copy = new MemoryStream();
+            using (var pdb = entry.Open())
+            {
+                pdb.CopyTo(copy);
+            }
+
+            copy.Position = 0;
+            using var provider = MetadataReaderProvider.FromPortablePdbStream(copy);
+            var reader = provider.GetMetadataReader();
+            var documents = reader.Documents.Select(d => reader.GetString(reader.GetDocument(d).Name)).ToList();
+            Assert.That(documents, Is.Not.Empty);
+            Assert.That(documents.Where(d => !d.StartsWith("/_/", StringComparison.Ordinal) && !d.Contains("/obj/", StringComparison.Ordinal)), Is.Empty,
+                $"{entry.FullName}: sources are named by mapped paths");
+            Assert.That(documents, Has.None.Contains(TestData.RepositoryRoot), $"{entry.FullName}: no local path");
+            int embedded = reader.CustomDebugInformation.Count(h =>
+            {
+                var info = reader.GetCustomDebugInformation(h);
+                return info.Parent.Kind == HandleKind.Document && reader.GetGuid(info.Kind) == embeddedSource;
+            });
+            Assert.That(embedded, Is.EqualTo(documents.Count), $"{entry.FullName}: every source is embedded");
+        }
     }
 
     [Test]

@@ -87,6 +87,13 @@ public sealed class TrainingCommandsTests : TempDirectoryTest
             "-e", "L1H2C16", "-b", "2", "-t", "16", "-x", "4", "-v", "2", "-m", "2", "-s", "0", "-g", "8", "-n", "2", "-o", outDir, "-l", "0.003");
         Assert.That(code, Is.EqualTo(0), error);
         Assert.That(output, Does.Contain("step     4/4").And.Contain("val loss").And.Contain("sample at step 4"));
+        var summary = System.Text.RegularExpressions.Regex.Match(output,
+            @"summary: steps 4 run, 4 in all; tokens 128; train loss (\d+\.\d{4}) final, (\d+\.\d{4}) best \(step \d\); val loss (\d+\.\d{4}) final, (\d+\.\d{4}) best \(step \d\); time 0:\d\d:\d\d, median [\d,]+ tokens/s; checkpoint (.+)$",
+            System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.That(summary.Success, Is.True, "the summary line: " + output);
+        Assert.That(double.Parse(summary.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture),
+            Is.LessThanOrEqualTo(double.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)), "best ≤ final");
+        Assert.That(summary.Groups[5].Value.Trim(), Is.EqualTo(Path.Combine(outDir, "model_00000004.bin")));
         Assert.That(File.ReadAllLines(Path.Combine(outDir, "main.log")), Has.Some.StartsWith("s:0 tel:").And.Some.StartsWith("s:3 trl:"));
         var svg = System.Xml.Linq.XDocument.Load(Path.Combine(outDir, "loss.svg"));
         Assert.That(svg.Root!.Name.LocalName, Is.EqualTo("svg"), "the loss curve is an SVG (well-formed XML)");

@@ -27,7 +27,7 @@ public sealed class ObservabilityTests : TempDirectoryTest
             Entries.Add((logLevel, formatter(state, exception)));
     }
 
-    private (List<TrainStepReport> Reports, ListLogger Logger) Run(int steps, string output, Action<Trainer, Gpt2Model>? before = null)
+    private (List<TrainStepEventArgs> Reports, ListLogger Logger) Run(int steps, string output, Action<Trainer, Gpt2Model>? before = null)
     {
         var rng = new Random(3);
         string train = Path.Combine(TempDir, "train.bin"), val = Path.Combine(TempDir, "val.bin");
@@ -42,8 +42,8 @@ public sealed class ObservabilityTests : TempDirectoryTest
         };
         using var trainer = new Trainer(model, new DataLoader(train, 2, 8, 64), new DataLoader(val, 2, 8, 64), options);
         before?.Invoke(trainer, model);
-        var reports = new List<TrainStepReport>();
-        trainer.StepCompleted += reports.Add;
+        var reports = new List<TrainStepEventArgs>();
+        trainer.StepCompleted += (_, e) => reports.Add(e);
         trainer.Run();
         return (reports, logger);
     }

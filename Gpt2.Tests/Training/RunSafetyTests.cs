@@ -41,14 +41,14 @@ public sealed class RunSafetyTests : TempDirectoryTest
     };
 
     /// <summary>Runs a trainer; <paramref name="before"/> may restore or poison the model first. Returns the step losses.</summary>
-    private List<float> Run(TrainerOptions options, Action<Trainer, Gpt2Model>? before = null, int batch = 2, string? train = null, List<TrainStepReport>? reports = null)
+    private List<float> Run(TrainerOptions options, Action<Trainer, Gpt2Model>? before = null, int batch = 2, string? train = null, List<TrainStepEventArgs>? reports = null)
     {
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Tiny, backend, seed: 9);
         using var trainer = new Trainer(model, new DataLoader(train ?? Shard("train.bin"), batch, 8, Tiny.VocabularySize), null, options);
         before?.Invoke(trainer, model);
         var losses = new List<float>();
-        trainer.StepCompleted += r =>
+        trainer.StepCompleted += (_, r) =>
         {
             losses.Add(r.Loss);
             reports?.Add(r);
@@ -97,7 +97,7 @@ public sealed class RunSafetyTests : TempDirectoryTest
         var e = Assert.Throws<TrainingDivergedException>(() => Run(Options(4, Out) with { CheckpointEvery = 1, AllowResumeChanges = true }, (t, m) =>
         {
             Restore(t, m, new CheckpointFolder(Out).At(1));
-            t.StepCompleted += r => Poison(m, (long)Tiny.VocabularySize * Tiny.ChannelCount + 1, float.PositiveInfinity);
+            t.StepCompleted += (_, r) => Poison(m, (long)Tiny.VocabularySize * Tiny.ChannelCount + 1, float.PositiveInfinity);
         }));
         Assert.That(e!.Step, Is.EqualTo(2));
         Assert.That(e.Message, Does.Contain("parameters are not finite").And.Contain("wte holds +inf at element 513").And.Contain("model_00000001.bin"));
@@ -137,7 +137,7 @@ public sealed class RunSafetyTests : TempDirectoryTest
     [Test]
     public void OutlierStepsAreSkippedAndAResumeSkipsTheSameOnes()
     {
-        var first = new List<TrainStepReport>();
+        var first = new List<TrainStepEventArgs>();
         // steps 0-249 see tokens 0-31 only (the loss settles, then plateaus for a whole window), then tokens 32-63
         string data = Shard("switch.bin", tokens: 6000, edit: t =>
         {
@@ -156,7 +156,7 @@ public sealed class RunSafetyTests : TempDirectoryTest
         Assert.That(skipped.Min(r => r.Step), Is.GreaterThanOrEqualTo(OutlierDetector.Window - 1), "no z-score before the window is full");
         Assert.That(skipped[0].SkippedUpdate, Does.StartWith("loss z-score").And.EndWith("> 3"));
 
-        var second = new List<TrainStepReport>();
+        var second = new List<TrainStepEventArgs>();
         var resumed = Run(options, (t, m) => Restore(t, m, new CheckpointFolder(Out).At(255)), reports: second, train: data);
         Assert.That(resumed, Is.EqualTo(losses.Skip(255)), "bit-identical losses");
         Assert.That(second.Select(r => (r.Step, r.SkippedUpdate)), Is.EqualTo(first.Where(r => r.Step >= 255).Select(r => (r.Step, r.SkippedUpdate))), "the same steps skipped");

@@ -32,7 +32,7 @@ public sealed class TrainerTests : TempDirectoryTest
         string state3 = Path.Combine(options.OutputDirectory!, "state_00000003.bin");
         var (resumed, resumedSamples) = Train(options with { OutputDirectory = Path.Combine(TempDir, "b") }, (model3, state3));
         Assert.That(resumed, Is.EqualTo(uninterrupted.Skip(3)), "bit-identical losses");
-        Assert.That(resumedSamples, Is.EqualTo(samples.Where(s => s.Step > 3)), "the sampler continues where it was");
+        Assert.That(resumedSamples.Select(s => (s.Step, s.Text)), Is.EqualTo(samples.Where(s => s.Step > 3).Select(s => (s.Step, s.Text))), "the sampler continues where it was");
         Assert.That(File.ReadAllLines(Path.Combine(options.OutputDirectory!, "main.log")),
             Has.Some.Match($@"^s:5 trl:{uninterrupted[5].ToString("F4", System.Globalization.CultureInfo.InvariantCulture)} lr:0\.\d{{6}} norm:\d+\.\d\d$"), "llm.c's train line");
     }
@@ -46,7 +46,7 @@ public sealed class TrainerTests : TempDirectoryTest
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L2H2C32"), backend, seed: 7);
         using var trainer = new Trainer(model, Loader("train"), Loader("val"), options);
-        trainer.Validated += r => validation.Add(r.Loss);
+        trainer.Validated += (_, r) => validation.Add(r.Loss);
         trainer.Run();
         Assert.That(validation, Has.Count.EqualTo(2));
         Assert.That(validation[0], Is.GreaterThan(10.5f), "random init: about ln(50257)");
@@ -64,7 +64,7 @@ public sealed class TrainerTests : TempDirectoryTest
             using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 3);
             using var trainer = new Trainer(model, Loader("train", b), null, o);
             float loss = 0;
-            trainer.StepCompleted += r => loss = r.Loss;
+            trainer.StepCompleted += (_, r) => loss = r.Loss;
             trainer.Run();
             var p = new float[model.Layout.Count];
             model.GetParameters(p);
@@ -82,10 +82,10 @@ public sealed class TrainerTests : TempDirectoryTest
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5);
         using var trainer = new Trainer(model, Loader("train"), Loader("val"), options);
-        var reports = new List<TrainStepReport>();
-        var validations = new List<ValidationReport>();
-        trainer.Validated += validations.Add;
-        var summary = await trainer.RunAsync(new SynchronousProgress<TrainStepReport>(reports.Add));
+        var reports = new List<TrainStepEventArgs>();
+        var validations = new List<ValidationEventArgs>();
+        trainer.Validated += (_, e) => validations.Add(e);
+        var summary = await trainer.RunAsync(new SynchronousProgress<TrainStepEventArgs>(reports.Add));
 
         Assert.That(reports.Select(r => r.Step), Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
         Assert.That(reports.All(r => r.MaxSteps == 5 && r.TokensPerSecond > 0 && r.LearningRate > 0), Is.True);
@@ -110,12 +110,16 @@ public sealed class TrainerTests : TempDirectoryTest
         using var cancel = new CancellationTokenSource();
         TrainingSummary first;
         var validated = new List<int>();
+        var checkpoints = new List<(object? Sender, Checkpoint Checkpoint)>();
+        Trainer? raisedBy = null;
         using (var backend = new CpuBackend())
         using (var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5))
         using (var trainer = new Trainer(model, Loader("train"), Loader("val"), options))
         {
-            trainer.Validated += v => validated.Add(v.Step);
-            first = await trainer.RunAsync(new SynchronousProgress<TrainStepReport>(r =>
+            raisedBy = trainer;
+            trainer.Validated += (_, v) => validated.Add(v.Step);
+            trainer.Checkpointed += (sender, c) => checkpoints.Add((sender, c.Checkpoint));
+            first = await trainer.RunAsync(new SynchronousProgress<TrainStepEventArgs>(r =>
             {
                 if (r.Step == 2)
                 {
@@ -127,6 +131,8 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(first.Cancelled, Is.True);
         Assert.That(first.Step, Is.EqualTo(3), "the step in flight completes");
         Assert.That(validated, Is.EqualTo(new[] { 0, 2 }), "no evaluation on the way out");
+        Assert.That(checkpoints.Select(c => (c.Sender, c.Checkpoint)), Is.EqualTo(new[] { ((object?)raisedBy, new Checkpoint(3, Path.Combine(dir, "model_00000003.bin"), Path.Combine(dir, "state_00000003.bin"))) }),
+            "the cancel checkpoint is announced, sender first");
         Assert.That(first.Checkpoint, Is.EqualTo(Path.Combine(dir, "model_00000003.bin")));
         Assert.That(File.Exists(Path.Combine(dir, "state_00000003.bin")), Is.True);
 
@@ -154,7 +160,7 @@ public sealed class TrainerTests : TempDirectoryTest
         Assert.That(Directory.GetFiles(other, "*.bin"), Is.Empty);
     }
 
-    private (List<float> Losses, List<SampleReport> Samples) Train(TrainerOptions options, (string Model, string State)? restoreFrom)
+    private (List<float> Losses, List<SampleEventArgs> Samples) Train(TrainerOptions options, (string Model, string State)? restoreFrom)
     {
         using var backend = new CpuBackend();
         using var model = Gpt2Model.CreateRandom(Gpt2Config.FromDescriptor("L1H2C16"), backend, seed: 5);
@@ -165,9 +171,9 @@ public sealed class TrainerTests : TempDirectoryTest
         }
 
         var losses = new List<float>();
-        var samples = new List<SampleReport>();
-        trainer.StepCompleted += s => losses.Add(s.Loss);
-        trainer.Sampled += samples.Add;
+        var samples = new List<SampleEventArgs>();
+        trainer.StepCompleted += (_, s) => losses.Add(s.Loss);
+        trainer.Sampled += (_, e) => samples.Add(e);
         trainer.Run();
         return (losses, samples);
     }
