@@ -28,6 +28,7 @@ public sealed class IlgpuBackend : ComputeBackend
     private readonly Ops.Matmul _matmul;
     private readonly Ops.Attention _attention;
     private readonly Ops.AttentionDecode _attentionDecode;
+    private readonly Ops.FlashAttention _flashAttention;
     private readonly Ops.Gelu _gelu;
     private readonly Ops.Residual _residual;
     private readonly Ops.SoftmaxCrossEntropy _softmaxCrossEntropy;
@@ -69,6 +70,7 @@ public sealed class IlgpuBackend : ComputeBackend
             _matmul = new Ops.Matmul(_accelerator, shape, _columns, _cublas);
             _attention = new Ops.Attention(_accelerator, shape, _matmul);
             _attentionDecode = new Ops.AttentionDecode(_accelerator, shape);
+            _flashAttention = new Ops.FlashAttention(_accelerator);
             _gelu = new Ops.Gelu(_accelerator);
             _residual = new Ops.Residual(_accelerator);
             _softmaxCrossEntropy = new Ops.SoftmaxCrossEntropy(_accelerator, shape);
@@ -196,6 +198,24 @@ public sealed class IlgpuBackend : ComputeBackend
         _attention.Backward(_stream, F(dOutput), F(qkv), F(attention), F(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
+    /// <remarks>Both kinds; flash attention for head sizes up to 128.</remarks>
+    public override bool Supports(AttentionKind kind) => kind is AttentionKind.Standard or AttentionKind.Flash;
+
+    /// <inheritdoc/>
+    protected override void FlashAttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp)
+    {
+        CheckFlashHeadSize(output.Shape[2], logSumExp.Shape[1]);
+        _flashAttention.Forward(_stream, F(qkv), F(output), F(logSumExp), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+    }
+
+    /// <inheritdoc/>
+    protected override void FlashAttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv)
+    {
+        CheckFlashHeadSize(output.Shape[2], logSumExp.Shape[1]);
+        _flashAttention.Backward(_stream, F(dOutput), F(qkv), F(output), F(logSumExp), F(dQkv), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+    }
+
+    /// <inheritdoc/>
     protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads) =>
         _attentionDecode.Forward(_stream, F(qkvCache), F(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
 
@@ -256,6 +276,7 @@ public sealed class IlgpuBackend : ComputeBackend
         _sumOfSquares.Dispose();
         _attention.Dispose();
         _attentionDecode.Dispose();
+        _flashAttention.Dispose();
         _columns.Dispose();
         _cublas?.Dispose();
         _accelerator.Dispose();
@@ -309,4 +330,12 @@ public sealed class IlgpuBackend : ComputeBackend
     private static ArrayView<float> F(DeviceTensor tensor) => View<float>(tensor);
 
     private static ArrayView<int> I(DeviceTensor tensor) => View<int>(tensor);
+
+    private static void CheckFlashHeadSize(int c, int heads)
+    {
+        if (c / heads > Ops.FlashAttention.MaxHeadSize)
+        {
+            throw new NotSupportedException($"Flash attention holds head sizes up to {Ops.FlashAttention.MaxHeadSize}; this model's is {c / heads}. Use standard attention.");
+        }
+    }
 }

@@ -176,6 +176,28 @@ public abstract partial class ComputeBackend
         return (b, t, c);
     }
 
+    private (int B, int T, int C) CheckFlashAttention(DeviceTensor qkv, DeviceTensor logSumExp)
+    {
+        Real(qkv, nameof(qkv));
+        Rank(qkv, 3, nameof(qkv));
+        int b = qkv.Shape[0], t = qkv.Shape[1], c = ThirdOf(qkv.Shape[2], nameof(qkv));
+        Fp32(logSumExp, nameof(logSumExp));
+        Rank(logSumExp, 3, nameof(logSumExp));
+        int heads = logSumExp.Shape[1];
+        CheckHeads(c, heads);
+        if (logSumExp.Shape[0] != b || logSumExp.Shape[2] != t)
+        {
+            throw new ArgumentException($"Expected ({b}, {heads}, {t}), got {logSumExp.Shape}.", nameof(logSumExp));
+        }
+
+        if (!Supports(AttentionKind.Flash))
+        {
+            throw new NotSupportedException($"The {Name} backend has no flash attention; use standard attention.");
+        }
+
+        return (b, t, c);
+    }
+
     private void CheckSoftmax(DeviceTensor scores, string scoresName, DeviceTensor targets, int vocabularySize)
     {
         Real(scores, scoresName);

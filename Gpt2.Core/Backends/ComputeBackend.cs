@@ -16,7 +16,7 @@ namespace Gpt2.Backends;
 /// Arguments are inputs, then outputs, then scalars; sizes come from the tensors' shapes. Shapes use B batch,
 /// T time, C channels, NH heads, hs = C/NH, OC output channels, V vocabulary, Vp padded vocabulary; "(…, C)" is any
 /// leading shape (rows = its product, usually B·T). Floating-point tensors may be of any type the backend
-/// <see cref="Supports"/>; LayerNorm statistics, losses and AdamW moments are always fp32 and token ids int32.
+/// <see cref="Supports(ElementType)"/>; LayerNorm statistics, losses and AdamW moments are always fp32 and token ids int32.
 /// Every <c>…Backward</c> op accumulates (<c>+=</c>) into its gradient outputs, so that gradients from several
 /// uses of a tensor add up; callers zero them first.
 /// </para>
@@ -226,6 +226,44 @@ public abstract partial class ComputeBackend : IDisposable
         Real(dQkv, nameof(dQkv), qkv.Shape.Dimensions);
         using var _ = Profile(nameof(AttentionBackward), qkv, 4.0 * b * t * (t + 1.0) * c);
         AttentionBackwardCore(dOutput, qkv, attention, dQkv);
+    }
+
+    /// <summary>Whether the backend runs an attention kind; every backend runs <see cref="AttentionKind.Standard"/>.</summary>
+    /// <param name="kind">The attention kind.</param>
+    /// <returns>True when <see cref="FlashAttentionForward"/> and its backward are implemented (for <see cref="AttentionKind.Flash"/>).</returns>
+    public virtual bool Supports(AttentionKind kind) => kind == AttentionKind.Standard;
+
+    /// <summary>
+    /// Causal multi-head self-attention as <see cref="AttentionForward"/>, without the probabilities: keeps the
+    /// log-sum-exp of each row of scaled scores for <see cref="FlashAttentionBackward"/>.
+    /// </summary>
+    /// <param name="qkv">(B,T,3C): queries, keys and values, each (NH,hs) per position.</param>
+    /// <param name="output">(B,T,C), the heads side by side.</param>
+    /// <param name="logSumExp">(B,NH,T) fp32: log Σ_{t2≤t} exp(q_t·k_t2/√hs) per row. Its shape gives NH.</param>
+    /// <exception cref="NotSupportedException">The backend does not run flash attention, or not for this head size.</exception>
+    public void FlashAttentionForward(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp)
+    {
+        var (b, t, c) = CheckFlashAttention(qkv, logSumExp);
+        Real(output, nameof(output), [b, t, c]);
+        using var _ = Profile(nameof(FlashAttentionForward), qkv, 2.0 * b * t * (t + 1.0) * c);
+        FlashAttentionForwardCore(qkv, output, logSumExp);
+    }
+
+    /// <summary>Backward of <see cref="FlashAttentionForward"/>, recomputing the probabilities; accumulates into dQkv.</summary>
+    /// <param name="dOutput">(B,T,C).</param>
+    /// <param name="qkv">(B,T,3C), the forward's input.</param>
+    /// <param name="output">(B,T,C), the forward's output.</param>
+    /// <param name="logSumExp">(B,NH,T), from the forward.</param>
+    /// <param name="dQkv">(B,T,3C), accumulated.</param>
+    /// <exception cref="NotSupportedException">The backend does not run flash attention, or not for this head size.</exception>
+    public void FlashAttentionBackward(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv)
+    {
+        var (b, t, c) = CheckFlashAttention(qkv, logSumExp);
+        Real(dOutput, nameof(dOutput), [b, t, c]);
+        Real(output, nameof(output), [b, t, c]);
+        Real(dQkv, nameof(dQkv), qkv.Shape.Dimensions);
+        using var _ = Profile(nameof(FlashAttentionBackward), qkv, 4.0 * b * t * (t + 1.0) * c);
+        FlashAttentionBackwardCore(dOutput, qkv, output, logSumExp, dQkv);
     }
 
     /// <summary>
@@ -472,6 +510,22 @@ public abstract partial class ComputeBackend : IDisposable
     /// <param name="attention">(B,NH,T,T).</param>
     /// <param name="dQkv">(B,T,3C).</param>
     protected abstract void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv);
+
+    /// <summary>Implements <see cref="FlashAttentionForward"/>; the default refuses, for backends without flash attention.</summary>
+    /// <param name="qkv">(B,T,3C).</param>
+    /// <param name="output">(B,T,C).</param>
+    /// <param name="logSumExp">(B,NH,T) fp32.</param>
+    protected virtual void FlashAttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp) =>
+        throw new NotSupportedException($"The {Name} backend has no flash attention; use standard attention.");
+
+    /// <summary>Implements <see cref="FlashAttentionBackward"/>; the default refuses, for backends without flash attention.</summary>
+    /// <param name="dOutput">(B,T,C).</param>
+    /// <param name="qkv">(B,T,3C).</param>
+    /// <param name="output">(B,T,C).</param>
+    /// <param name="logSumExp">(B,NH,T) fp32.</param>
+    /// <param name="dQkv">(B,T,3C), accumulated.</param>
+    protected virtual void FlashAttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv) =>
+        throw new NotSupportedException($"The {Name} backend has no flash attention; use standard attention.");
 
     /// <summary>Implements <see cref="AttentionDecode"/>.</summary>
     /// <param name="qkvCache">(P+1,3C).</param>

@@ -11,13 +11,14 @@ internal sealed class Activations : IDisposable
 {
     private readonly TensorAllocator _allocator;
 
-    public Activations(ComputeBackend? backend, Gpt2Config config, int b, int t, ElementType type)
+    public Activations(ComputeBackend? backend, Gpt2Config config, int b, int t, ElementType type, AttentionKind attention)
     {
         _allocator = new TensorAllocator(backend);
         int c = config.ChannelCount, l = config.LayerCount, nh = config.HeadCount, vp = config.PaddedVocabularySize;
         const ElementType fp32 = ElementType.Float32;
         BatchSize = b;
         SequenceLength = t;
+        Attention = attention;
         Tokens = _allocator.New([b, t], ElementType.Int32);
         Targets = _allocator.New([b, t], ElementType.Int32);
         Encoded = _allocator.New([b, t, c], type);
@@ -29,12 +30,12 @@ internal sealed class Activations : IDisposable
             var row = _allocator.New(shape.Prepend(l), rowType);
             stacked.Add(row);
             return row;
-        }, b, t, c, nh, type);
+        }, b, t, c, nh, type, attention);
         Blocks = new BlockActivations[l];
         for (int layer = 0; layer < l; layer++)
         {
             int next = 0;
-            Blocks[layer] = BlockActivations.Create((_, _) => backend is null ? default : stacked[next++][layer], b, t, c, nh, type);
+            Blocks[layer] = BlockActivations.Create((_, _) => backend is null ? default : stacked[next++][layer], b, t, c, nh, type, attention);
         }
 
         Lnf = _allocator.New([b, t, c], type);
@@ -48,6 +49,9 @@ internal sealed class Activations : IDisposable
     public int BatchSize { get; }
 
     public int SequenceLength { get; }
+
+    /// <summary>The attention the blocks' rows are laid out for.</summary>
+    public AttentionKind Attention { get; }
 
     /// <summary>Bytes of every tensor.</summary>
     public long Bytes => _allocator.Bytes;

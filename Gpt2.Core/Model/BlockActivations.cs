@@ -23,7 +23,10 @@ internal sealed record BlockActivations
     /// <summary>atty (B,T,C), the attention output before its projection.</summary>
     public required DeviceTensor Atty { get; init; }
 
-    /// <summary>att (B,NH,T,T), the attention probabilities.</summary>
+    /// <summary>
+    /// att (B,NH,T,T), the attention probabilities; with <see cref="AttentionKind.Flash"/>, (B,NH,T) fp32: each score
+    /// row's log-sum-exp, from which the backward recomputes them.
+    /// </summary>
     public required DeviceTensor Att { get; init; }
 
     /// <summary>attproj (B,T,C).</summary>
@@ -54,7 +57,8 @@ internal sealed record BlockActivations
     public required DeviceTensor Residual3 { get; init; }
 
     /// <summary>Declares the rows for a (B,T) batch; <paramref name="row"/> makes each tensor.</summary>
-    public static BlockActivations Create(Func<TensorShape, ElementType, DeviceTensor> row, int b, int t, int c, int nh, ElementType type)
+    public static BlockActivations Create(Func<TensorShape, ElementType, DeviceTensor> row, int b, int t, int c, int nh, ElementType type,
+        AttentionKind attention = AttentionKind.Standard)
     {
         const ElementType fp32 = ElementType.Float32;
         return new BlockActivations
@@ -64,7 +68,7 @@ internal sealed record BlockActivations
             Ln1Rstd = row([b, t], fp32),
             Qkv = row([b, t, 3 * c], type),
             Atty = row([b, t, c], type),
-            Att = row([b, nh, t, t], type),
+            Att = attention == AttentionKind.Flash ? row([b, nh, t], fp32) : row([b, nh, t, t], type),
             AttProj = row([b, t, c], type),
             Residual2 = row([b, t, c], type),
             Ln2 = row([b, t, c], type),

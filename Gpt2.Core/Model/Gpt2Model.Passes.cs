@@ -43,7 +43,9 @@ public sealed partial class Gpt2Model
         var p = Parameters;
         be.Upload(inputs, acts.Tokens);
         be.EncoderForward(acts.Tokens, p.TokenEmbedding, p.PositionEmbedding, acts.Encoded);
-        Action<BlockActivations> attention = a => be.AttentionForward(a.Qkv, a.Atty, a.Att);
+        Action<BlockActivations> attention = Attention == AttentionKind.Flash
+            ? a => be.FlashAttentionForward(a.Qkv, a.Atty, a.Att)
+            : a => be.AttentionForward(a.Qkv, a.Atty, a.Att);
         for (int l = 0; l < Config.LayerCount; l++)
         {
             TransformerBlock.Forward(be, p, l, acts.BlockInput(l), acts.Blocks[l], attention);
@@ -123,7 +125,7 @@ public sealed partial class Gpt2Model
         be.LayerNormBackward(grads.Lnf, acts.BlockInput(layers), p.LnfWeight, acts.LnfMean, acts.LnfRstd, grads.Residual, d.LnfWeight, d.LnfBias);
         for (int l = layers - 1; l >= 0; l--)
         {
-            TransformerBlock.Backward(be, p, d, l, acts.BlockInput(l), acts.Blocks[l], grads.Block, grads.Residual);
+            TransformerBlock.Backward(be, p, d, l, acts.BlockInput(l), acts.Blocks[l], grads.Block, grads.Residual, acts.Attention);
         }
 
         be.EncoderBackward(grads.Residual, acts.Tokens, d.TokenEmbedding, d.PositionEmbedding);
@@ -145,7 +147,7 @@ public sealed partial class Gpt2Model
 
     private Activations EnsureShape(int batchSize, int sequenceLength)
     {
-        if (_acts is { } a && a.BatchSize == batchSize && a.SequenceLength == sequenceLength)
+        if (_acts is { } a && a.BatchSize == batchSize && a.SequenceLength == sequenceLength && a.Attention == Attention)
         {
             return a;
         }
@@ -154,7 +156,7 @@ public sealed partial class Gpt2Model
         _grads?.Dispose();
         _acts = null;
         _grads = null;
-        _acts = new Activations(Backend, Config, batchSize, sequenceLength, Layout.ElementType);
+        _acts = new Activations(Backend, Config, batchSize, sequenceLength, Layout.ElementType, Attention);
         return _acts;
     }
 

@@ -15,6 +15,7 @@ public sealed partial class Gpt2Model : IDisposable
     private Activations? _acts;
     private ActivationGradients? _grads;
     private bool _disposed;
+    private AttentionKind _attention;
 
     /// <summary>Creates a model with all parameters zero on a backend.</summary>
     /// <param name="config">The model's shape.</param>
@@ -49,6 +50,30 @@ public sealed partial class Gpt2Model : IDisposable
 
     /// <summary>Mean loss of the last forward pass with targets, or NaN.</summary>
     public float LastLoss { get; private set; } = float.NaN;
+
+    /// <summary>
+    /// How the blocks compute attention; <see cref="AttentionKind.Standard"/> by default. Changing it frees the
+    /// activations (the next forward allocates them for the new kind), so set it before a forward and its backward.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The backend does not run that kind (<see cref="ComputeBackend.Supports(AttentionKind)"/>).</exception>
+    public AttentionKind Attention
+    {
+        get => _attention;
+        set
+        {
+            if (!Backend.Supports(value))
+            {
+                throw new NotSupportedException($"The {Backend.Name} backend does not run {value.ToString().ToLowerInvariant()} attention.");
+            }
+
+            if (value != _attention)
+            {
+                _attention = value;
+                _hasLogits = false;
+                _hasTargets = false;
+            }
+        }
+    }
 
     /// <summary>B of the last forward pass (0 before the first).</summary>
     public int BatchSize => _acts?.BatchSize ?? 0;
@@ -209,13 +234,14 @@ public sealed partial class Gpt2Model : IDisposable
     /// <param name="config">The model's shape.</param>
     /// <param name="batchSize">B.</param>
     /// <param name="sequenceLength">T.</param>
+    /// <param name="attention">The attention kind, which decides what each block keeps.</param>
     /// <returns>The bytes of each.</returns>
-    public static ActivationMemory MeasureActivations(Gpt2Config config, int batchSize, int sequenceLength)
+    public static ActivationMemory MeasureActivations(Gpt2Config config, int batchSize, int sequenceLength, AttentionKind attention = AttentionKind.Standard)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
-        using var acts = new Activations(null, config, batchSize, sequenceLength, ElementType.Float32);
+        using var acts = new Activations(null, config, batchSize, sequenceLength, ElementType.Float32, attention);
         using var grads = new ActivationGradients(null, config, batchSize, sequenceLength, ElementType.Float32);
         return new ActivationMemory(acts.Bytes, grads.Bytes);
     }

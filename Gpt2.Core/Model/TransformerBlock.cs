@@ -43,8 +43,9 @@ internal static class TransformerBlock
     /// <param name="a">The forward's activations.</param>
     /// <param name="g">One block's gradient scratch, zeroed here.</param>
     /// <param name="dResidual">(B,T,C), the residual stream's gradient.</param>
+    /// <param name="attention">The attention the forward ran.</param>
     public static void Backward(ComputeBackend be, ParameterViews p, ParameterViews d, int layer, DeviceTensor input, BlockActivations a,
-        BlockGradients g, DeviceTensor dResidual)
+        BlockGradients g, DeviceTensor dResidual, AttentionKind attention)
     {
         g.Zero(be);
         be.MatmulBackward(dResidual, a.FchGelu, p.FcProjectionWeight[layer], g.FchGelu, d.FcProjectionWeight[layer], d.FcProjectionBias[layer]);
@@ -52,7 +53,15 @@ internal static class TransformerBlock
         be.MatmulBackward(g.Fch, a.Ln2, p.FcWeight[layer], g.Ln2, d.FcWeight[layer], d.FcBias[layer]);
         be.LayerNormBackward(g.Ln2, a.Residual2, p.Ln2Weight[layer], a.Ln2Mean, a.Ln2Rstd, dResidual, d.Ln2Weight[layer], d.Ln2Bias[layer]);
         be.MatmulBackward(dResidual, a.Atty, p.AttentionProjectionWeight[layer], g.Atty, d.AttentionProjectionWeight[layer], d.AttentionProjectionBias[layer]);
-        be.AttentionBackward(g.Atty, a.Qkv, a.Att, g.Qkv);
+        if (attention == AttentionKind.Flash)
+        {
+            be.FlashAttentionBackward(g.Atty, a.Qkv, a.Atty, a.Att, g.Qkv);
+        }
+        else
+        {
+            be.AttentionBackward(g.Atty, a.Qkv, a.Att, g.Qkv);
+        }
+
         be.MatmulBackward(g.Qkv, a.Ln1, p.QkvWeight[layer], g.Ln1, d.QkvWeight[layer], d.QkvBias[layer]);
         be.LayerNormBackward(g.Ln1, input, p.Ln1Weight[layer], a.Ln1Mean, a.Ln1Rstd, dResidual, d.Ln1Weight[layer], d.Ln1Bias[layer]);
     }

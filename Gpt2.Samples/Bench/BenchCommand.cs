@@ -24,10 +24,11 @@ internal static class BenchCommand
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (kernel compilation, first allocations).", DefaultValueFactory = _ => 2 };
+        var attention = Cli.Backends.AttentionOption();
         var profile = new Option<bool>("--profile") { Description = "Also time each op (synchronizing around every op) and print a table." };
         var command = new Command("bench", "Time training steps: median ms/step, tokens/s and model FLOP/s.")
         {
-            model, batch, seq, backend, matmul, threads, steps, warmup, profile,
+            model, batch, seq, backend, matmul, attention, threads, steps, warmup, profile,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "bench", () =>
@@ -37,13 +38,13 @@ internal static class BenchCommand
             int w = Flags.NonNegative(parse.GetValue(warmup), "--warmup");
             int? th = Flags.Threads(parse.GetValue(threads));
 
-            return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, th, n, w, parse.GetValue(profile));
+            return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, th, n, w, parse.GetValue(profile));
         }));
         return command;
     }
 
 
-    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, int? threads, int steps, int warmup, bool profile)
+    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, string attention, int? threads, int steps, int warmup, bool profile)
     {
         var source = ModelSource.Resolve(modelArg, t, output);
         var config = source.Config;
@@ -52,13 +53,14 @@ internal static class BenchCommand
         var profiled = profile ? new OpProfile() : null;
         be.Observer = profiled;
         using var gpt = source.Create(be, seed: 42);
+        Cli.Backends.SetAttention(gpt, attention);
         using var adamw = new AdamW(gpt, new AdamWOptions { WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f });
         var rng = new Random(1337);
         int[] inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         int[] targets = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         double flopsPerStep = FlopsPerToken(config, t) * b * t;
-        var activations = Gpt2Model.MeasureActivations(config, b, t);
-        output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}");
+        var activations = Gpt2Model.MeasureActivations(config, b, t, gpt.Attention);
+        output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}, {attention} attention");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"activations {activations.ActivationBytes / (1024.0 * 1024):F1} MiB, activation gradients {activations.GradientBytes / (1024.0 * 1024):F1} MiB"));
 

@@ -1,6 +1,8 @@
 using Gpt2.Backends;
 using Gpt2.Backends.Cpu;
 using Gpt2.Backends.Ilgpu;
+using Gpt2.Model;
+using System.CommandLine;
 
 namespace Gpt2.Samples.Cli;
 
@@ -10,6 +12,45 @@ internal static class Backends
     public static readonly string[] Names = ["cpu", "ilgpu", "ilgpu-cuda", "ilgpu-cpu"];
 
     public static readonly string[] MatmulNames = ["auto", "kernel", "cublas", "cublas-tf32"];
+
+    /// <summary>The <c>--attention</c> kinds.</summary>
+    public static readonly string[] AttentionNames = ["standard", "flash"];
+
+    /// <summary>The <c>--attention</c> option of train, bench and verify.</summary>
+    public static Option<string> AttentionOption()
+    {
+        var option = new Option<string>("--attention")
+        {
+            Description = "Attention: standard (batched products, keeps the (B,NH,T,T) probabilities) or flash (tiled with an online softmax, " +
+                "keeps (B,NH,T); ILGPU backends, head sizes up to 128).",
+            DefaultValueFactory = _ => "standard",
+        };
+        option.AcceptOnlyFromAmong(AttentionNames);
+        return option;
+    }
+
+    /// <summary>Sets the model's attention from <c>--attention</c>, refusing a kind the backend does not run.</summary>
+    public static void SetAttention(Gpt2Model model, string name)
+    {
+        var kind = name switch
+        {
+            "standard" => AttentionKind.Standard,
+            "flash" => AttentionKind.Flash,
+            _ => throw new UsageException($"--attention: unknown kind '{name}'; available: {string.Join(", ", AttentionNames)}."),
+        };
+        if (!model.Backend.Supports(kind))
+        {
+            throw new UsageException($"--attention {name}: the {model.Backend.Name} backend has no {name} attention; use --backend ilgpu (or ilgpu-cpu).");
+        }
+
+        int hs = model.Config.ChannelCount / model.Config.HeadCount;
+        if (kind == AttentionKind.Flash && hs > 128)
+        {
+            throw new UsageException($"--attention flash: head sizes up to 128; this model's is {hs}. Use --attention standard.");
+        }
+
+        model.Attention = kind;
+    }
 
     /// <summary>The help text of <c>--matmul</c>.</summary>
     public const string MatmulDescription =

@@ -121,6 +121,126 @@ public abstract class OpTests
         AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, b, t, C, NH, out _), dOut, "dQkv");
     }
 
+    // (B,T,C,NH): the op-test shape; T=37 over several key tiles and row groups; T=1; hs=1; GPT-2's hs=64 with T not a
+    // multiple of any tile; hs=128 with B·NH odd. Against the float64 reference (forward, log-sum-exp) and the CPU
+    // backend's standard attention (backward), outputs poisoned; fp32 sums in another order: 3e-5 of the scale.
+    [TestCase(2, 5, 12, 3)]
+    [TestCase(1, 37, 12, 3)]
+    [TestCase(3, 1, 12, 3)]
+    [TestCase(2, 9, 3, 3)]
+    [TestCase(1, 33, 128, 2)]
+    [TestCase(1, 19, 384, 3)]
+    public void FlashAttentionEqualsStandardAttention(int b, int t, int c, int nh)
+    {
+        if (!_backend.Supports(AttentionKind.Flash))
+        {
+            var refused = Assert.Throws<NotSupportedException>(() => _backend.FlashAttentionForward(Poisoned([b, t, 3 * c]), Poisoned([b, t, c]), Poisoned([b, nh, t])));
+            Assert.That(refused!.Message, Does.Contain(_backend.Name).And.Contain("flash"));
+            return;
+        }
+
+        const double tolerance = 3e-5;
+        int rows = b * t;
+        float[] qkv = Rand(rows * 3 * c, 1.5f), dOut = Rand(rows * c), prior = Rand(rows * 3 * c);
+        var o = Poisoned([b, t, c]);
+        var lse = Poisoned([b, nh, t]);
+        _backend.FlashAttentionForward(Up(qkv, [b, t, 3 * c]), o, lse);
+        AssertClose(Down(o), ReferenceOps.Attention(D(qkv), b, t, c, nh, out _), tolerance, "output");
+        AssertClose(Down(lse), LogSumExp(D(qkv), b, t, c, nh), tolerance, "log-sum-exp");
+
+        var dQkv = Up(prior, [b, t, 3 * c]);
+        _backend.FlashAttentionBackward(Up(dOut, [b, t, c]), Up(qkv, [b, t, 3 * c]), o, lse, dQkv);
+        using var cpu = new Gpt2.Backends.Cpu.CpuBackend(1);
+        float[] expected = StandardAttentionGradient(cpu, qkv, dOut, prior, b, t, c, nh);
+        AssertClose(Down(dQkv), expected.Select(v => (double)v).ToArray(), tolerance, "dQkv (accumulated)");
+        if (t * c <= 60)
+        {
+            AssertGradient(Delta(Down(dQkv), prior), qkv, v => ReferenceOps.Attention(v, b, t, c, nh, out _), dOut, "dQkv against finite differences");
+        }
+    }
+
+    [Test]
+    public void TheModelTrainsTheSameWithFlashAttention()
+    {
+        if (!_backend.Supports(AttentionKind.Flash))
+        {
+            using var refusing = new Gpt2.Model.Gpt2Model(Gpt2Config.FromDescriptor("L1H2C16"), _backend);
+            Assert.Throws<NotSupportedException>(() => refusing.Attention = AttentionKind.Flash);
+            return;
+        }
+
+        var config = new Gpt2Config(maxSequenceLength: 16, vocabularySize: 40, paddedVocabularySize: 48, layerCount: 2, headCount: 3, channelCount: 12);
+        int[] inputs = Enumerable.Range(0, 2 * 11).Select(_ => _rng.Next(40)).ToArray(), targets = inputs.Select(x => (x * 7 + 3) % 40).ToArray();
+        (float Loss, float[] Gradients) Run(AttentionKind kind)
+        {
+            using var model = Gpt2.Model.Gpt2Model.CreateRandom(config, _backend, seed: 9);
+            model.Attention = kind;
+            float loss = model.Forward(inputs, targets, 2, 11);
+            model.ZeroGrad();
+            model.Backward();
+            var g = new float[model.Layout.Count];
+            model.GetGradients(g);
+            return (loss, g);
+        }
+
+        var standard = Run(AttentionKind.Standard);
+        var flash = Run(AttentionKind.Flash);
+        Assert.That(flash.Loss, Is.EqualTo(standard.Loss).Within(1e-5));
+        double scale = standard.Gradients.Max(Math.Abs);
+        Assert.That(flash.Gradients.Zip(standard.Gradients, (f, s) => Math.Abs(f - s)).Max(), Is.LessThan(3e-5 * scale), "parameter gradients");
+        Assert.That(Gpt2.Model.Gpt2Model.MeasureActivations(config, 2, 11, AttentionKind.Flash).ActivationBytes,
+            Is.EqualTo(Gpt2.Model.Gpt2Model.MeasureActivations(config, 2, 11).ActivationBytes - 2L * 2 * 3 * 11 * (11 - 1) * 4), "(B,NH,T) kept instead of (B,NH,T,T)");
+    }
+
+    private static float[] StandardAttentionGradient(ComputeBackend cpu, float[] qkv, float[] dOut, float[] prior, int b, int t, int c, int nh)
+    {
+        using var q = cpu.Allocate(ElementType.Float32, [b, t, 3 * c]);
+        using var o = cpu.Allocate(ElementType.Float32, [b, t, c]);
+        using var att = cpu.Allocate(ElementType.Float32, [b, nh, t, t]);
+        using var d = cpu.Allocate(ElementType.Float32, [b, t, c]);
+        using var dq = cpu.Allocate(ElementType.Float32, [b, t, 3 * c]);
+        cpu.Upload<float>(qkv, q.Tensor);
+        cpu.Upload<float>(dOut, d.Tensor);
+        cpu.Upload<float>(prior, dq.Tensor);
+        cpu.AttentionForward(q.Tensor, o.Tensor, att.Tensor);
+        cpu.AttentionBackward(d.Tensor, q.Tensor, att.Tensor, dq.Tensor);
+        var result = new float[prior.Length];
+        cpu.Download(dq.Tensor, result);
+        return result;
+    }
+
+    /// <summary>log Σ_{t2≤t} exp(q_t·k_t2/√hs) per (b, h, t), in float64.</summary>
+    private static double[] LogSumExp(double[] qkv, int b, int t, int c, int nh)
+    {
+        int hs = c / nh;
+        var lse = new double[b * nh * t];
+        for (int bi = 0; bi < b; bi++)
+        {
+            for (int h = 0; h < nh; h++)
+            {
+                for (int ti = 0; ti < t; ti++)
+                {
+                    var s = new double[ti + 1];
+                    for (int t2 = 0; t2 <= ti; t2++)
+                    {
+                        double dot = 0;
+                        for (int d = 0; d < hs; d++)
+                        {
+                            dot += qkv[(bi * t + ti) * 3 * c + h * hs + d] * qkv[(bi * t + t2) * 3 * c + c + h * hs + d];
+                        }
+
+                        s[t2] = dot / Math.Sqrt(hs);
+                    }
+
+                    double max = s.Max();
+                    lse[(bi * nh + h) * t + ti] = max + Math.Log(s.Sum(x => Math.Exp(x - max)));
+                }
+            }
+        }
+
+        return lse;
+    }
+
     [TestCase(0)]
     [TestCase(36)]
     public void AttentionDecodeEqualsTheLastRowOfAttention(int position)

@@ -9,13 +9,13 @@ namespace Gpt2.Tests.Model;
 
 /// <summary>
 /// The whole model against the float64 PyTorch fixtures, with <c>gpt2 verify</c>'s tolerances, on the CPU backend
-/// and on the ILGPU kernels run by ILGPU's CPU accelerator.
+/// and on the ILGPU kernels run by ILGPU's CPU accelerator, with standard and with flash attention.
 /// </summary>
 [TestFixtureSource(nameof(Cases))]
 public sealed class FixtureTests(string fixture, string backendName)
 {
     public static IEnumerable<object[]> Cases =>
-        TestData.Fixtures.SelectMany(f => new[] { new object[] { f, "cpu" }, new object[] { f, "ilgpu-cpu" } });
+        TestData.Fixtures.SelectMany(f => new[] { new object[] { f, "cpu" }, new object[] { f, "ilgpu-cpu" }, new object[] { f, "ilgpu-cpu-flash" } });
 
     [Test]
     public void ForwardBackwardAndTenStepsMatchPyTorch()
@@ -24,6 +24,7 @@ public sealed class FixtureTests(string fixture, string backendName)
             ? new CpuBackend()
             : new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
         using var model = Gpt2Model.Load(TestData.Fixture(fixture, "model.bin"), backend);
+        model.Attention = backendName.EndsWith("-flash", StringComparison.Ordinal) ? AttentionKind.Flash : AttentionKind.Standard;
         var state = DebugState.Read(TestData.Fixture(fixture, "state.bin"), model.Config);
         var verifier = new Verifier(new Tolerances());
 

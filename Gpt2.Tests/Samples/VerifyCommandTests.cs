@@ -32,6 +32,19 @@ public sealed class VerifyCommandTests : TempDirectoryTest
     }
 
     [Test]
+    public void FlashAttentionPassesAFixtureOnIlgpuAndTheCpuBackendRefusesIt()
+    {
+        var (code, output, error) = Run("verify", "--model", F("hot", "model.bin"), "--state", F("hot", "state.bin"),
+            "--expected-losses", F("hot", "losses.txt"), "--backend", "ilgpu-cpu", "--attention", "flash");
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Assert.That(output, Does.Contain("flash attention").And.EndWith("overall: OK" + Environment.NewLine));
+
+        var refused = Run("verify", "--model", F("hot", "model.bin"), "--state", F("hot", "state.bin"), "--attention", "flash");
+        Assert.That(refused.Code, Is.EqualTo(2));
+        Assert.That(refused.Error, Does.Contain("--attention flash").And.Contain("cpu backend"));
+    }
+
+    [Test]
     public void FailsWithExitCode1WhenTheReferenceDisagrees()
     {
         var bytes = File.ReadAllBytes(F("tiny", "state.bin"));
