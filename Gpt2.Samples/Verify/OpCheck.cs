@@ -86,6 +86,41 @@ internal sealed class OpCheck(ComputeBackend reference, ComputeBackend candidate
             Compare("attention decode" + at, decoded, tol.Products);
         }
 
+        if (candidate.Supports(AttentionKind.Flash) && c / s.NH <= 128)
+        {
+            // the reference runs standard attention, the candidate flash attention, on the same inputs
+            using var qkv = Floats([b, t, 3 * c]);
+            using var output = Poison([b, t, c]);
+            using var att = Poison([b, s.NH, t, t]);
+            using var lse = Poison([b, s.NH, t]);
+            Both((be, r) =>
+            {
+                if (r)
+                {
+                    be.AttentionForward(qkv[r], output[r], att[r]);
+                }
+                else
+                {
+                    be.FlashAttentionForward(qkv[r], output[r], lse[r]);
+                }
+            });
+            Compare("flash attention forward" + at, output, tol.Products);
+            using var dOut = Floats([b, t, c]);
+            using var dQkv = Floats([b, t, 3 * c]);
+            Both((be, r) =>
+            {
+                if (r)
+                {
+                    be.AttentionBackward(dOut[r], qkv[r], att[r], dQkv[r]);
+                }
+                else
+                {
+                    be.FlashAttentionBackward(dOut[r], qkv[r], output[r], lse[r], dQkv[r]);
+                }
+            });
+            Compare("flash attention backward dqkv" + at, dQkv, tol.Products);
+        }
+
         TensorShape wide = [b, t, 4 * c];
         using (var input = Floats(wide, 3f))
         using (var other = Floats(wide))

@@ -15,7 +15,7 @@ public sealed class VerifyOpsCommandTests
 
         Assert.That(code, Is.EqualTo(0), output + error);
         Assert.That(output, Does.Contain("attention backward dqkv small").And.Contain("matmul classifier small backward dweight")
-            .And.Contain("adamw v small").And.EndWith("overall: OK (31 checks)" + Environment.NewLine));
+            .And.Contain("flash attention backward dqkv small").And.Contain("adamw v small").And.EndWith("overall: OK (33 checks)" + Environment.NewLine));
     }
 
     [Test]

@@ -14,8 +14,8 @@ app="$root/artifacts/gpu/gpt2"
 chmod +x "$app"
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
 phase() { echo; echo "=== $* (t=${SECONDS}s)"; }
-# GPT2_GPU_PHASES picks phases by name (default all): fixtures ops d12 bench nccl hf
-want() { [[ " ${GPT2_GPU_PHASES:-fixtures ops d12 bench nccl hf} " == *" $1 "* ]]; }
+# GPT2_GPU_PHASES picks phases by name (default all): fixtures ops d12 bench flash nccl hf
+want() { [[ " ${GPT2_GPU_PHASES:-fixtures ops d12 bench flash nccl hf} " == *" $1 "* ]]; }
 
 phase device
 nvidia-smi -L
@@ -84,6 +84,30 @@ for run in ${GPT2_GPU_BENCH_RUNS:-"8:kernel" "8:cublas" "8:cublas-tf32" "16:cubl
   timeout 100 "$app" bench -e /tmp/d12_init.bin -b "$b" -t 1024 --backend ilgpu-cuda --matmul "$mm" --steps 5 --warmup 1 > /tmp/bench.txt 2>&1
   echo "ours B=$b $mm: rc=$? $(tail -1 /tmp/bench.txt)"
 done
+fi
+
+if want flash; then
+phase "flash attention on CUDA: every fixture and d12 verified, attention and step times against standard and PyTorch SDPA"
+for f in Gpt2.Tests/Fixtures/*/; do
+  [ -f "$f/model.bin" ] || continue
+  timeout 90 "$app" verify --backend ilgpu-cuda --matmul kernel --attention flash --model "$f/model.bin" --state "$f/state.bin" \
+    --expected-losses "$f/losses.txt" --expected-model "$f/model_final.bin" > /tmp/verify.txt 2>&1
+  echo "$(basename "$f") flash: rc=$? $(tail -1 /tmp/verify.txt)"
+done
+if [ -f /tmp/d12/model.bin ]; then
+  timeout 120 "$app" verify --backend ilgpu-cuda --matmul cublas --attention flash --model /tmp/d12/model.bin --state /tmp/d12/state.bin \
+    --expected-losses /tmp/d12/losses.txt --expected-model /tmp/d12/model_final.bin > /tmp/verify.txt 2>&1
+  echo "d12 flash: rc=$? $(tail -1 /tmp/verify.txt)"; grep -E "FAIL" /tmp/verify.txt | head -5
+fi
+for b in ${GPT2_GPU_FLASH_BATCHES:-8 16 32 64}; do
+  for kind in standard flash; do
+    timeout 100 "$app" bench -e /tmp/d12_init.bin -b "$b" -t 1024 --backend ilgpu-cuda --matmul cublas-tf32 --attention "$kind" \
+      --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
+    echo "ours B=$b $kind: rc=$? $(grep -E '^median' /tmp/bench.txt)"
+    grep -E "Attention(Forward|Backward)|^activations" /tmp/bench.txt | head -4
+  done
+done
+timeout 200 python3 tools/gpu/sdpa_bench.py --batches "$(echo ${GPT2_GPU_FLASH_BATCHES:-8 16 32 64} | tr ' ' ',')"
 fi
 
 if want nccl; then
