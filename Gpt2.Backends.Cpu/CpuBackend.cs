@@ -119,6 +119,18 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
         Attention.Backward(_parallel, F(dOutput), F(qkv), F(attention), F(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
+    protected override void FlashAttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp) =>
+        Ops.FlashAttention.Forward(_parallel, F(qkv), F(output), F(logSumExp), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+
+    /// <inheritdoc/>
+    protected override void FlashAttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv) =>
+        Ops.FlashAttention.Backward(_parallel, F(dOutput), F(qkv), F(output), F(logSumExp), F(dQkv), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+
+    /// <inheritdoc/>
+    /// <remarks>Both kinds, for any head size.</remarks>
+    public override bool Supports(AttentionKind kind) => kind is AttentionKind.Standard or AttentionKind.Flash;
+
+    /// <inheritdoc/>
     protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads) =>
         Ops.AttentionDecode.Forward(_parallel, F(qkvCache), F(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
 

@@ -40,13 +40,13 @@ internal static class Backends
         };
         if (!model.Backend.Supports(kind))
         {
-            throw new UsageException($"--attention {name}: the {model.Backend.Name} backend has no {name} attention; use --backend ilgpu (or ilgpu-cpu).");
+            throw new UsageException($"--attention {name}: the {model.Backend.Name} backend has no {name} attention.");
         }
 
         int hs = model.Config.ChannelCount / model.Config.HeadCount;
-        if (kind == AttentionKind.Flash && hs > 128)
+        if (kind == AttentionKind.Flash && model.Backend is IlgpuBackend && hs > 128)
         {
-            throw new UsageException($"--attention flash: head sizes up to 128; this model's is {hs}. Use --attention standard.");
+            throw new UsageException($"--attention flash: the ILGPU kernels hold head sizes up to 128; this model's is {hs}. Use --attention standard or --backend cpu.");
         }
 
         model.Attention = kind;

@@ -123,7 +123,8 @@ public abstract class OpTests
 
     // (B,T,C,NH): the op-test shape; T=37 over several key tiles and row groups; T=1; hs=1; GPT-2's hs=64 with T not a
     // multiple of any tile; hs=128 with B·NH odd. Against the float64 reference (forward, log-sum-exp) and the CPU
-    // backend's standard attention (backward), outputs poisoned; fp32 sums in another order: 3e-5 of the scale.
+    // backend's standard attention (backward), outputs poisoned; fp32 sums in another order: 3e-5 of the scale. On the
+    // CPU backend the comparison is between its two attention implementations.
     [TestCase(2, 5, 12, 3)]
     [TestCase(1, 37, 12, 3)]
     [TestCase(3, 1, 12, 3)]
@@ -132,13 +133,7 @@ public abstract class OpTests
     [TestCase(1, 19, 384, 3)]
     public void FlashAttentionEqualsStandardAttention(int b, int t, int c, int nh)
     {
-        if (!_backend.Supports(AttentionKind.Flash))
-        {
-            var refused = Assert.Throws<NotSupportedException>(() => _backend.FlashAttentionForward(Poisoned([b, t, 3 * c]), Poisoned([b, t, c]), Poisoned([b, nh, t])));
-            Assert.That(refused!.Message, Does.Contain(_backend.Name).And.Contain("flash"));
-            return;
-        }
-
+        Assert.That(_backend.Supports(AttentionKind.Flash), Is.True);
         const double tolerance = 3e-5;
         int rows = b * t;
         float[] qkv = Rand(rows * 3 * c, 1.5f), dOut = Rand(rows * c), prior = Rand(rows * 3 * c);
@@ -162,13 +157,6 @@ public abstract class OpTests
     [Test]
     public void TheModelTrainsTheSameWithFlashAttention()
     {
-        if (!_backend.Supports(AttentionKind.Flash))
-        {
-            using var refusing = new Gpt2.Model.Gpt2Model(Gpt2Config.FromDescriptor("L1H2C16"), _backend);
-            Assert.Throws<NotSupportedException>(() => refusing.Attention = AttentionKind.Flash);
-            return;
-        }
-
         var config = new Gpt2Config(maxSequenceLength: 16, vocabularySize: 40, paddedVocabularySize: 48, layerCount: 2, headCount: 3, channelCount: 12);
         int[] inputs = Enumerable.Range(0, 2 * 11).Select(_ => _rng.Next(40)).ToArray(), targets = inputs.Select(x => (x * 7 + 3) % 40).ToArray();
         (float Loss, float[] Gradients) Run(AttentionKind kind)
