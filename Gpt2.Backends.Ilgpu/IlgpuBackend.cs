@@ -198,6 +198,13 @@ public sealed class IlgpuBackend : ComputeBackend
         _attention.Backward(_stream, F(dOutput), F(qkv), F(attention), F(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
 
     /// <inheritdoc/>
+    /// <remarks>On CUDA, from a table of NVIDIA data sheets for the precision of <see cref="Matmul"/> (TF32 or fp32); null on the CPU accelerator.</remarks>
+    public override double? PeakFlops => IsCuda ? GpuPeaks.Find(DeviceName, Matmul)?.Flops : null;
+
+    /// <inheritdoc/>
+    public override string? PeakFlopsSource => IsCuda ? GpuPeaks.Find(DeviceName, Matmul)?.Source : null;
+
+    /// <inheritdoc/>
     /// <remarks>Both kinds; flash attention for head sizes up to 128.</remarks>
     public override bool Supports(AttentionKind kind) => kind is AttentionKind.Standard or AttentionKind.Flash;
 

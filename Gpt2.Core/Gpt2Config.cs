@@ -66,6 +66,20 @@ public sealed record Gpt2Config
     /// <summary>Embedding width C.</summary>
     public int ChannelCount { get; }
 
+    /// <summary>
+    /// Model FLOPs of one training token (forward and backward) at sequence length <paramref name="sequenceLength"/>, as
+    /// llm.c and PaLM count them: 6 per weight (the position embedding is a lookup and is not counted) plus
+    /// 6·L·C·T for the attention's two products. Multiplied by tokens/s and divided by a device's peak, it is MFU.
+    /// </summary>
+    /// <param name="sequenceLength">T.</param>
+    /// <returns>FLOPs per token.</returns>
+    public double TrainingFlopsPerToken(int sequenceLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
+        double weights = new Model.ParameterLayout(this).Count - (double)MaxSequenceLength * ChannelCount;
+        return 6 * weights + 6.0 * LayerCount * sequenceLength * ChannelCount;
+    }
+
     /// <summary>Head size hs = C / NH.</summary>
     public int HeadSize => ChannelCount / HeadCount;
 

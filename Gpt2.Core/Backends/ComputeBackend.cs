@@ -27,6 +27,15 @@ public abstract partial class ComputeBackend : IDisposable
     /// <summary>A short name for logs, for example <c>cpu</c>.</summary>
     public abstract string Name { get; }
 
+    /// <summary>
+    /// The device's dense peak FLOP/s in the arithmetic the backend's matmuls use (TF32 or fp32 tensor/CUDA cores,
+    /// from the vendor's data sheet), the denominator of MFU; null where no peak is known (CPUs, unlisted GPUs).
+    /// </summary>
+    public virtual double? PeakFlops => null;
+
+    /// <summary>A short description of <see cref="PeakFlops"/>, for example <c>TF32 dense, NVIDIA H200</c>; null when it is unknown.</summary>
+    public virtual string? PeakFlopsSource => null;
+
     /// <summary>Receives every op's time while set (profiling); null by default, which costs nothing.</summary>
     public IOpObserver? Observer { get; set; }
 

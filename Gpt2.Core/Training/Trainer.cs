@@ -459,7 +459,11 @@ public sealed class Trainer : IDisposable
         _model.Backend.Synchronize();
         double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         double communicationMs = (_dp.CommunicationTime - communication).TotalMilliseconds;
-        return new TrainStepEventArgs(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, (double)TokensPerStep * _comm.Size / (ms / 1000), communicationMs, skipped);
+        double tokensPerSecond = (double)TokensPerStep * _comm.Size / (ms / 1000);
+        double? mfu = _model.Backend.PeakFlops is double peak && peak > 0
+            ? _model.Config.TrainingFlopsPerToken(_train.SequenceLength) * tokensPerSecond / (peak * _comm.Size)
+            : null;
+        return new TrainStepEventArgs(Step, _o.MaxSteps, loss, _lastValidationLoss, lr, norm, ms, tokensPerSecond, communicationMs, skipped, mfu);
     }
 
     private void Evaluate(StreamWriter? log)
@@ -565,13 +569,18 @@ public sealed class Trainer : IDisposable
         TrainingMetrics.LearningRate.Record(r.LearningRate);
         TrainingMetrics.StepTime.Record(r.Milliseconds);
         TrainingMetrics.TokensPerSecond.Record(r.TokensPerSecond);
+        if (r.ModelFlopUtilization is double mfu)
+        {
+            TrainingMetrics.ModelFlopUtilization.Record(mfu);
+        }
         // built only when written: nothing is allocated per step without an output folder or a debug logger
         if (_metrics is not null)
         {
             WriteMetrics(new()
             {
                 ["type"] = "step", ["step"] = r.Step, ["loss"] = r.Loss, ["lr"] = r.LearningRate, ["norm"] = r.GradientNorm,
-                ["ms"] = Math.Round(r.Milliseconds, 3), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1), ["skipped"] = r.SkippedUpdate,
+                ["ms"] = Math.Round(r.Milliseconds, 3), ["tokens_per_s"] = Math.Round(r.TokensPerSecond, 1),
+                ["mfu"] = r.ModelFlopUtilization is double m ? Math.Round(m, 5) : null, ["skipped"] = r.SkippedUpdate,
             });
         }
 

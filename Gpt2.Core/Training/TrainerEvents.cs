@@ -11,10 +11,17 @@ namespace Gpt2.Training;
 /// <param name="tokensPerSecond">Tokens processed per second in the step, by all processes together.</param>
 /// <param name="communicationMilliseconds">Time of the step spent in collectives; 0 for one process.</param>
 /// <param name="skippedUpdate">Why the update was skipped, or null when it was applied.</param>
+/// <param name="modelFlopUtilization">Model FLOPs per second ÷ the devices' peak, or null when the peak is unknown.</param>
 /// <remarks>Immutable, so safe to read from any thread.</remarks>
 public sealed class TrainStepEventArgs(int step, int maxSteps, float loss, float? validationLoss, float learningRate, float gradientNorm,
-    double milliseconds, double tokensPerSecond, double communicationMilliseconds, string? skippedUpdate = null) : EventArgs
+    double milliseconds, double tokensPerSecond, double communicationMilliseconds, string? skippedUpdate = null, double? modelFlopUtilization = null) : EventArgs
 {
+    /// <summary>
+    /// MFU: <see cref="Gpt2Config.TrainingFlopsPerToken"/> × tokens/s ÷ (processes × <see cref="Backends.ComputeBackend.PeakFlops"/>),
+    /// between 0 and 1; null when the backend knows no peak (CPUs, unlisted GPUs).
+    /// </summary>
+    public double? ModelFlopUtilization { get; } = modelFlopUtilization;
+
     /// <summary>0-based step.</summary>
     public int Step { get; } = step;
 

@@ -22,5 +22,6 @@ public static class TrainingMetrics
     internal static readonly Histogram<double> LearningRate = Meter.CreateHistogram<double>("gpt2.training.learning_rate", null, "Learning rate of each step.");
     internal static readonly Histogram<double> StepTime = Meter.CreateHistogram<double>("gpt2.training.step_time", "ms", "Wall time of each step.");
     internal static readonly Histogram<double> TokensPerSecond = Meter.CreateHistogram<double>("gpt2.training.tokens_per_second", "{token}/s", "Throughput of each step.");
+    internal static readonly Histogram<double> ModelFlopUtilization = Meter.CreateHistogram<double>("gpt2.training.mfu", null, "Model FLOPs per second over the devices' peak, where the peak is known.");
     internal static readonly Histogram<double> HellaSwagAccuracy = Meter.CreateHistogram<double>("gpt2.training.hellaswag_acc_norm", null, "HellaSwag acc_norm of each evaluation.");
 }

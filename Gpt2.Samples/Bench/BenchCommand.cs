@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Gpt2.Backends;
 using Gpt2.Backends.Ilgpu;
 using Gpt2.Formats;
 using Gpt2.Model;
@@ -58,7 +59,7 @@ internal static class BenchCommand
         var rng = new Random(1337);
         int[] inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         int[] targets = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
-        double flopsPerStep = FlopsPerToken(config, t) * b * t;
+        double flopsPerStep = config.TrainingFlopsPerToken(t) * b * t;
         var activations = Gpt2Model.MeasureActivations(config, b, t, gpt.Attention);
         output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}, {attention} attention");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -96,7 +97,7 @@ internal static class BenchCommand
             : string.Create(CultureInfo.InvariantCulture, $", process peak working set {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024 * 1024):F2} GiB");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median {median:F1} ms/step (min {times[0]:F1}, max {times[^1]:F1}, {times.Count} steps), {b * t / (median / 1000):F0} tokens/s, " +
-            $"{flopsPerStep / (median / 1000) / 1e12:F2} model TFLOP/s{memory}"));
+            $"{flopsPerStep / (median / 1000) / 1e12:F2} model TFLOP/s, {Mfu(be, flopsPerStep / (median / 1000))}{memory}"));
         if (profiled is not null)
         {
             double total = profiled.Times.Values.Sum(v => v.Ms);
@@ -116,10 +117,8 @@ internal static class BenchCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>Training FLOPs per token: 6 per weight (forward 2, backward 4), plus attention's 6·L·T·C for scores and values (causal half of 12).</summary>
-    public static double FlopsPerToken(Gpt2Config c, int t)
-    {
-        double weights = new ParameterLayout(c).Count - (double)c.MaxSequenceLength * c.ChannelCount;
-        return 6 * weights + 6.0 * c.LayerCount * t * c.ChannelCount;
-    }
+    /// <summary>MFU against the backend's peak, or why there is none.</summary>
+    internal static string Mfu(ComputeBackend backend, double flopsPerSecond) => backend.PeakFlops is double peak
+        ? string.Create(CultureInfo.InvariantCulture, $"MFU {100 * flopsPerSecond / peak:F1}% of {peak / 1e12:F1} TFLOP/s ({backend.PeakFlopsSource})")
+        : $"MFU unknown (no peak FLOP/s known for {backend.Name})";
 }

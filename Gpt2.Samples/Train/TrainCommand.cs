@@ -281,6 +281,7 @@ internal static class TrainCommand
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"step {r.Step + 1,5}/{options.MaxSteps}: loss {r.Loss:F4} | lr {r.LearningRate:E2} | norm {r.GradientNorm,7:F3} | {r.Milliseconds,7:F1} ms | {r.TokensPerSecond,7:F0} tok/s") +
                 (comm.Size > 1 || device is not null ? string.Create(CultureInfo.InvariantCulture, $" | comm {r.CommunicationMilliseconds,6:F1} ms") : "") +
+                (r.ModelFlopUtilization is double mfu ? string.Create(CultureInfo.InvariantCulture, $" | MFU {100 * mfu:F1}%") : "") +
                 $" | ETA {eta.Remaining(options.MaxSteps - r.Step - 1)}";
             if (bar is not null)
             {

@@ -74,4 +74,14 @@ public sealed class Gpt2ConfigTests
         Assert.That(layout.Tensors.Where(t => t.IsMatrix).Select(t => t.Name), Is.EqualTo(new[] { "wte", "wpe", "qkvw", "attprojw", "fcw", "fcprojw" }));
         Assert.That(layout["fcprojw"], Is.SameAs(layout.FcProjectionWeight));
     }
+
+    [Test]
+    public void TrainingFlopsPerTokenCountsWeightsAndAttentionAsLlmcDoes()
+    {
+        var d12 = Gpt2Config.FromDescriptor("d12");
+        // 124,475,904 parameters, 786,432 of them the position embedding; 6·L·C·T = 6·12·768·1024
+        Assert.That(d12.TrainingFlopsPerToken(1024), Is.EqualTo(6.0 * (124_475_904 - 1024 * 768) + 6.0 * 12 * 768 * 1024));
+        Assert.That(d12.TrainingFlopsPerToken(64), Is.LessThan(d12.TrainingFlopsPerToken(1024)), "attention grows with T");
+        Assert.Throws<ArgumentOutOfRangeException>(() => d12.TrainingFlopsPerToken(0));
+    }
 }

@@ -89,7 +89,7 @@ public sealed class ObservabilityTests : TempDirectoryTest
             Is.EqualTo(new[] { "val:0", "step:0", "step:1", "val:2", "step:2", "step:3", "val:4" }));
         var first = entries[1];
         Assert.That(first.GetProperty("loss").GetDouble(), Is.EqualTo(reports[0].Loss).Within(1e-6));
-        Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "type", "step", "loss", "lr", "norm", "ms", "tokens_per_s", "skipped" }));
+        Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "type", "step", "loss", "lr", "norm", "ms", "tokens_per_s", "mfu", "skipped" }));
         Assert.That(logger.Entries, Has.Some.Matches<(LogLevel L, string M)>(e => e.L == LogLevel.Information && e.M.Contains("validation loss")));
         Assert.That(logger.Entries, Has.Some.Matches<(LogLevel L, string M)>(e => e.L == LogLevel.Information && e.M.Contains("checkpoint")));
         Assert.That(logger.Entries.Count(e => e.Level == LogLevel.Debug && e.Message.StartsWith("step ", StringComparison.Ordinal)), Is.EqualTo(4));

@@ -89,6 +89,7 @@ public sealed class TrainerTests : TempDirectoryTest
 
         Assert.That(reports.Select(r => r.Step), Is.EqualTo(new[] { 0, 1, 2, 3, 4 }));
         Assert.That(reports.All(r => r.MaxSteps == 5 && r.TokensPerSecond > 0 && r.LearningRate > 0), Is.True);
+        Assert.That(reports.Select(r => r.ModelFlopUtilization), Is.All.Null, "no MFU without a known peak (CPUs)");
         Assert.That(validations.Select(v => v.Step), Is.EqualTo(new[] { 0, 3, 5 }));
         Assert.That(reports.Select(r => r.ValidationLoss), Is.EqualTo(new float?[] { validations[0].Loss, validations[0].Loss, validations[0].Loss, validations[1].Loss, validations[1].Loss }),
             "each report carries the latest validation loss");
