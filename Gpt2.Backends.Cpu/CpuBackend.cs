@@ -3,13 +3,14 @@ using Gpt2.Backends.Cpu.Ops;
 namespace Gpt2.Backends.Cpu;
 
 /// <summary>
-/// The fp32 CPU backend: SIMD (Vector256 with fused multiply-add) and multithreaded. Ops run synchronously on
-/// the calling thread plus a thread pool; results do not depend on the thread count. Implements fp32 and int32
-/// tensors; bf16 is refused.
+/// The CPU backend: fp32 SIMD kernels (at the width of Vector&lt;T&gt;, with fused multiply-add where the hardware has
+/// it), multithreaded. Ops run synchronously on the calling thread plus a thread pool; results do not depend on the
+/// thread count. Implements fp32 and int32 tensors, and bf16 storage with fp32 math.
 /// </summary>
 public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
 {
     private readonly CpuParallel _parallel;
+    private readonly BFloat16Staging _staging;
 
     /// <summary>Creates the backend.</summary>
     /// <param name="threads">Threads per op; defaults to <see cref="Environment.ProcessorCount"/>.</param>
@@ -22,6 +23,7 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
         }
 
         _parallel = new CpuParallel(n);
+        _staging = new BFloat16Staging(_parallel);
     }
 
     /// <inheritdoc/>
@@ -31,7 +33,12 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
     public int Threads => _parallel.Threads;
 
     /// <inheritdoc/>
-    public override bool Supports(ElementType type) => type is ElementType.Float32 or ElementType.Int32;
+    /// <remarks>
+    /// bf16 tensors are stored as bf16 and computed in fp32: each op widens them exactly, runs the fp32 kernel and
+    /// rounds its outputs once to nearest even, so a bf16 result is the fp32 result rounded (a reference for bf16
+    /// GPU kernels, not a fast path).
+    /// </remarks>
+    public override bool Supports(ElementType type) => type is ElementType.Float32 or ElementType.Int32 or ElementType.BFloat16;
 
     /// <inheritdoc/>
     public Span<T> GetHostSpan<T>(DeviceTensor tensor) where T : unmanaged
@@ -71,7 +78,7 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
     /// <inheritdoc/>
     protected override void FillCore(DeviceTensor destination, float value)
     {
-        float* p = F(destination);
+        float* p = W(destination);
         _parallel.ForRanges(destination.Length, 1 << 16, (start, end) =>
         {
             for (long i = start; i < end; i += int.MaxValue)
@@ -79,92 +86,147 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
                 new Span<float>(p + i, (int)Math.Min(int.MaxValue, end - i)).Fill(value);
             }
         });
+        _staging.Narrow();
     }
 
     /// <inheritdoc/>
-    protected override void EncoderForwardCore(DeviceTensor tokens, DeviceTensor tokenEmbedding, DeviceTensor positionEmbedding, DeviceTensor output) =>
-        Encoder.Forward(_parallel, I(tokens), F(tokenEmbedding), F(positionEmbedding), F(output), tokens.Shape[0], tokens.Shape[1], tokenEmbedding.Shape[1]);
+    protected override void EncoderForwardCore(DeviceTensor tokens, DeviceTensor tokenEmbedding, DeviceTensor positionEmbedding, DeviceTensor output)
+    {
+        Encoder.Forward(_parallel, I(tokens), W(tokenEmbedding), W(positionEmbedding), W(output), tokens.Shape[0], tokens.Shape[1], tokenEmbedding.Shape[1]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void EncoderBackwardCore(DeviceTensor dOutput, DeviceTensor tokens, DeviceTensor dTokenEmbedding, DeviceTensor dPositionEmbedding) =>
-        Encoder.Backward(_parallel, F(dOutput), I(tokens), F(dTokenEmbedding), F(dPositionEmbedding), tokens.Shape[0], tokens.Shape[1], dTokenEmbedding.Shape[1]);
+    protected override void EncoderBackwardCore(DeviceTensor dOutput, DeviceTensor tokens, DeviceTensor dTokenEmbedding, DeviceTensor dPositionEmbedding)
+    {
+        Encoder.Backward(_parallel, W(dOutput), I(tokens), W(dTokenEmbedding), W(dPositionEmbedding), tokens.Shape[0], tokens.Shape[1], dTokenEmbedding.Shape[1]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     protected override void LayerNormForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor bias,
-        DeviceTensor output, DeviceTensor mean, DeviceTensor reciprocalStd) =>
-        LayerNorm.Forward(_parallel, F(input), F(weight), F(bias), F(output), F(mean), F(reciprocalStd), Rows(input), input.Shape.Last);
+        DeviceTensor output, DeviceTensor mean, DeviceTensor reciprocalStd)
+    {
+        LayerNorm.Forward(_parallel, W(input), W(weight), W(bias), W(output), W(mean), W(reciprocalStd), Rows(input), input.Shape.Last);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     protected override void LayerNormBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight, DeviceTensor mean,
-        DeviceTensor reciprocalStd, DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor dBias) =>
-        LayerNorm.Backward(_parallel, F(dOutput), F(input), F(weight), F(mean), F(reciprocalStd), F(dInput), F(dWeight), F(dBias),
+        DeviceTensor reciprocalStd, DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor dBias)
+    {
+        LayerNorm.Backward(_parallel, W(dOutput), W(input), W(weight), W(mean), W(reciprocalStd), W(dInput), W(dWeight), W(dBias),
             Rows(input), input.Shape.Last);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void MatmulForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor? bias, DeviceTensor output) =>
-        Matmul.Forward(_parallel, F(input), F(weight), bias is { } b ? F(b) : null, F(output), Rows(input), weight.Shape[1], weight.Shape[0]);
+    protected override void MatmulForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor? bias, DeviceTensor output)
+    {
+        Matmul.Forward(_parallel, W(input), W(weight), bias is { } b ? W(b) : null, W(output), Rows(input), weight.Shape[1], weight.Shape[0]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     protected override void MatmulBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight,
-        DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor? dBias) =>
-        Matmul.Backward(_parallel, F(dOutput), F(input), F(weight), F(dInput), F(dWeight), dBias is { } db ? F(db) : null,
+        DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor? dBias)
+    {
+        Matmul.Backward(_parallel, W(dOutput), W(input), W(weight), W(dInput), W(dWeight), dBias is { } db ? W(db) : null,
             Rows(input), weight.Shape[1], weight.Shape[0]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void AttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor attention) =>
-        Attention.Forward(_parallel, F(qkv), F(output), F(attention), qkv.Shape[0], qkv.Shape[1], output.Shape[2], attention.Shape[1]);
+    protected override void AttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor attention)
+    {
+        Attention.Forward(_parallel, W(qkv), W(output), W(attention), qkv.Shape[0], qkv.Shape[1], output.Shape[2], attention.Shape[1]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv) =>
-        Attention.Backward(_parallel, F(dOutput), F(qkv), F(attention), F(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
+    protected override void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv)
+    {
+        Attention.Backward(_parallel, W(dOutput), W(qkv), W(attention), W(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void FlashAttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp) =>
-        Ops.FlashAttention.Forward(_parallel, F(qkv), F(output), F(logSumExp), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+    protected override void FlashAttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp)
+    {
+        Ops.FlashAttention.Forward(_parallel, W(qkv), W(output), W(logSumExp), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void FlashAttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv) =>
-        Ops.FlashAttention.Backward(_parallel, F(dOutput), F(qkv), F(output), F(logSumExp), F(dQkv), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+    protected override void FlashAttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv)
+    {
+        Ops.FlashAttention.Backward(_parallel, W(dOutput), W(qkv), W(output), W(logSumExp), W(dQkv), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     /// <remarks>Both kinds, for any head size.</remarks>
     public override bool Supports(AttentionKind kind) => kind is AttentionKind.Standard or AttentionKind.Flash;
 
     /// <inheritdoc/>
-    protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads) =>
-        Ops.AttentionDecode.Forward(_parallel, F(qkvCache), F(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
+    protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads)
+    {
+        Ops.AttentionDecode.Forward(_parallel, W(qkvCache), W(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void GeluForwardCore(DeviceTensor input, DeviceTensor output) =>
-        Gelu.Forward(_parallel, F(input), F(output), input.Length);
+    protected override void GeluForwardCore(DeviceTensor input, DeviceTensor output)
+    {
+        Gelu.Forward(_parallel, W(input), W(output), input.Length);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void GeluBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor dInput) =>
-        Gelu.Backward(_parallel, F(dOutput), F(input), F(dInput), input.Length);
+    protected override void GeluBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor dInput)
+    {
+        Gelu.Backward(_parallel, W(dOutput), W(input), W(dInput), input.Length);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void ResidualForwardCore(DeviceTensor a, DeviceTensor b, DeviceTensor output) =>
-        Residual.Forward(_parallel, F(a), F(b), F(output), a.Length);
+    protected override void ResidualForwardCore(DeviceTensor a, DeviceTensor b, DeviceTensor output)
+    {
+        Residual.Forward(_parallel, W(a), W(b), W(output), a.Length);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     protected override void SoftmaxCrossEntropyForwardCore(DeviceTensor logits, DeviceTensor targets, DeviceTensor probabilities,
-        DeviceTensor losses, int vocabularySize) =>
-        SoftmaxCrossEntropy.Forward(_parallel, F(logits), I(targets), F(probabilities), F(losses), Rows(logits), vocabularySize, logits.Shape.Last);
+        DeviceTensor losses, int vocabularySize)
+    {
+        SoftmaxCrossEntropy.Forward(_parallel, W(logits), I(targets), W(probabilities), W(losses), Rows(logits), vocabularySize, logits.Shape.Last);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     protected override void SoftmaxCrossEntropyBackwardCore(DeviceTensor probabilities, DeviceTensor targets, DeviceTensor dLogits,
-        float lossScale, int vocabularySize) =>
-        SoftmaxCrossEntropy.Backward(_parallel, F(probabilities), I(targets), F(dLogits), lossScale, Rows(probabilities), vocabularySize,
+        float lossScale, int vocabularySize)
+    {
+        SoftmaxCrossEntropy.Backward(_parallel, W(probabilities), I(targets), W(dLogits), lossScale, Rows(probabilities), vocabularySize,
             probabilities.Shape.Last);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
     protected override void AdamWUpdateCore(DeviceTensor gradients, DeviceTensor parameters, DeviceTensor firstMoment,
-        DeviceTensor secondMoment, AdamWStep step) =>
-        AdamW.Update(_parallel, F(gradients), F(parameters), F(firstMoment), F(secondMoment), parameters.Length, step);
+        DeviceTensor secondMoment, AdamWStep step)
+    {
+        AdamW.Update(_parallel, W(gradients), W(parameters), W(firstMoment), W(secondMoment), parameters.Length, step);
+        _staging.Narrow();
+    }
 
     /// <inheritdoc/>
-    protected override void SumOfSquaresCore(DeviceTensor values, DeviceTensor result) =>
-        *F(result) = Ops.SumOfSquares.Compute(_parallel, F(values), values.Length);
+    protected override void SumOfSquaresCore(DeviceTensor values, DeviceTensor result)
+    {
+        *W(result) = Ops.SumOfSquares.Compute(_parallel, W(values), values.Length);
+        _staging.Narrow();
+    }
 
     private static int Rows(DeviceTensor tensor) => checked((int)tensor.Shape.Rows);
 
@@ -172,7 +234,9 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
     private static T* Ptr<T>(DeviceTensor tensor) where T : unmanaged =>
         (T*)((byte*)((CpuBuffer)tensor.Buffer).Pointer + tensor.Offset * tensor.ElementType.Size());
 
-    private static float* F(DeviceTensor tensor) => Ptr<float>(tensor);
+    /// <summary>An fp32 tensor in place, or a bf16 one widened into scratch (narrowed back by <see cref="BFloat16Staging.Narrow"/>).</summary>
+    private float* W(DeviceTensor tensor) =>
+        tensor.ElementType == ElementType.BFloat16 ? _staging.Widen(Ptr<ushort>(tensor), tensor.Length) : Ptr<float>(tensor);
 
     private static int* I(DeviceTensor tensor) => Ptr<int>(tensor);
 }
