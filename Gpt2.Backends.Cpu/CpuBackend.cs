@@ -76,6 +76,30 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
     }
 
     /// <inheritdoc/>
+    protected override void ConvertCore(DeviceTensor source, DeviceTensor destination, uint? stochasticSeed)
+    {
+        float* from = W(source);
+        if (destination.ElementType != ElementType.BFloat16 || stochasticSeed is not uint seed)
+        {
+            float* to = W(destination);
+            long bytes = source.Length * sizeof(float);
+            Buffer.MemoryCopy(from, to, bytes, bytes);
+            _staging.Narrow();
+            return;
+        }
+
+        ushort* bits = Ptr<ushort>(destination);
+        _parallel.ForRanges(source.Length, 1 << 16, (start, end) =>
+        {
+            for (long i = start; i < end; i++)
+            {
+                bits[i] = Formats.BFloat16.FromSingleStochastic(from[i], Formats.BFloat16.RoundingNoise((uint)i, seed));
+            }
+        });
+        _staging.Narrow();
+    }
+
+    /// <inheritdoc/>
     protected override void FillCore(DeviceTensor destination, float value)
     {
         float* p = W(destination);

@@ -9,6 +9,12 @@ internal static class TestData
     public static string TinyShakespeareText => Path.Combine(FindAbove(Path.Combine("shared", "data", "tinyshakespeare", "input.txt")),
         "shared", "data", "tinyshakespeare", "input.txt");
 
+    private static (ushort[] Val, ushort[] Train)? _tinyShakespeareTokens;
+
+    /// <summary>TinyShakespeare tokenized as llm.c does (32,768 validation and 305,260 training tokens), once per test run.</summary>
+    public static (ushort[] Val, ushort[] Train) TinyShakespeareTokens =>
+        _tinyShakespeareTokens ??= Gpt2.Data.TinyShakespeare.Tokenize(File.ReadAllText(TinyShakespeareText), Gpt2.Text.Gpt2Tokenizer.Instance);
+
     /// <summary>The repository's root: the folder above the test directory that holds Gpt2.slnx.</summary>
     public static string RepositoryRoot => FindAbove("Gpt2.slnx");
 

@@ -76,6 +76,51 @@ public abstract partial class ComputeBackend : IDisposable
         DownloadCore(source, destination);
     }
 
+    /// <summary>
+    /// Copies float32 host data into a floating-point tensor of any element type: as is into fp32, rounded to nearest
+    /// even into bf16.
+    /// </summary>
+    /// <param name="source">Host values; the length must equal the destination's.</param>
+    /// <param name="destination">An fp32 or bf16 tensor.</param>
+    public void UploadSingles(ReadOnlySpan<float> source, DeviceTensor destination)
+    {
+        if (destination.ElementType != ElementType.BFloat16)
+        {
+            Upload(source, destination);
+            return;
+        }
+
+        SameLength(destination, source.Length, nameof(destination));
+        var narrow = new ushort[Math.Min(source.Length, 1 << 20)];
+        for (int done = 0; done < source.Length; done += narrow.Length)
+        {
+            int n = Math.Min(narrow.Length, source.Length - done);
+            Formats.BFloat16.FromSingle(source.Slice(done, n), narrow.AsSpan(0, n));
+            Upload<ushort>(narrow.AsSpan(0, n), destination.View(done, [n]));
+        }
+    }
+
+    /// <summary>Copies a floating-point tensor of any element type to float32 host data (bf16 widens exactly).</summary>
+    /// <param name="source">An fp32 or bf16 tensor.</param>
+    /// <param name="destination">Host values; the length must equal the source's.</param>
+    public void DownloadSingles(DeviceTensor source, Span<float> destination)
+    {
+        if (source.ElementType != ElementType.BFloat16)
+        {
+            Download(source, destination);
+            return;
+        }
+
+        SameLength(source, destination.Length, nameof(source));
+        var wide = new ushort[Math.Min(destination.Length, 1 << 20)];
+        for (int done = 0; done < destination.Length; done += wide.Length)
+        {
+            int n = Math.Min(wide.Length, destination.Length - done);
+            Download<ushort>(source.View(done, [n]), wide.AsSpan(0, n));
+            Formats.BFloat16.ToSingle(wide.AsSpan(0, n), destination.Slice(done, n));
+        }
+    }
+
     /// <summary>Copies between two ranges of backend memory of the same element type and length.</summary>
     /// <param name="source">The range read.</param>
     /// <param name="destination">The range written.</param>
@@ -87,6 +132,24 @@ public abstract partial class ComputeBackend : IDisposable
         SameLength(destination, source.Length, nameof(destination));
         using var _ = Profile(nameof(Copy), source);
         CopyCore(source, destination);
+    }
+
+    /// <summary>
+    /// Copies between floating-point tensors of any two element types: bf16 widens to fp32 exactly; fp32 narrows to
+    /// bf16 to nearest even, or, given <paramref name="stochasticSeed"/>, stochastically with
+    /// <see cref="Formats.BFloat16.RoundingNoise"/>(element index, seed), so the result does not depend on the backend
+    /// or its launch shapes (AdamW writes bf16 parameters from fp32 master weights this way).
+    /// </summary>
+    /// <param name="source">The values.</param>
+    /// <param name="destination">Their copy, the source's length.</param>
+    /// <param name="stochasticSeed">The rounding stream for fp32 → bf16; null rounds to nearest even.</param>
+    public void Convert(DeviceTensor source, DeviceTensor destination, uint? stochasticSeed = null)
+    {
+        Real(source, nameof(source));
+        Real(destination, nameof(destination));
+        SameLength(destination, source.Length, nameof(destination));
+        using var _ = Profile(nameof(Convert), source);
+        ConvertCore(source, destination, stochasticSeed);
     }
 
     /// <summary>Sets every element of a floating-point tensor to a value.</summary>
@@ -519,6 +582,20 @@ public abstract partial class ComputeBackend : IDisposable
     /// <param name="attention">(B,NH,T,T).</param>
     /// <param name="dQkv">(B,T,3C).</param>
     protected abstract void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv);
+
+    /// <summary>Implements <see cref="Convert"/>; the default handles equal types (a copy) and refuses others, for backends with one floating-point type.</summary>
+    /// <param name="source">The values.</param>
+    /// <param name="destination">Their copy.</param>
+    /// <param name="stochasticSeed">The rounding stream, or null.</param>
+    protected virtual void ConvertCore(DeviceTensor source, DeviceTensor destination, uint? stochasticSeed)
+    {
+        if (source.ElementType != destination.ElementType)
+        {
+            throw new NotSupportedException($"The {Name} backend does not convert {source.ElementType.ShortName()} to {destination.ElementType.ShortName()}.");
+        }
+
+        CopyCore(source, destination);
+    }
 
     /// <summary>Implements <see cref="FlashAttentionForward"/>; the default refuses, for backends without flash attention.</summary>
     /// <param name="qkv">(B,T,3C).</param>

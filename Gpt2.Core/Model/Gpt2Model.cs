@@ -20,13 +20,23 @@ public sealed partial class Gpt2Model : IDisposable
     /// <summary>Creates a model with all parameters zero on a backend.</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="backend">The backend that will own its memory and run it; not disposed by the model.</param>
-    public Gpt2Model(Gpt2Config config, ComputeBackend backend)
+    /// <param name="precision">
+    /// The element type of parameters, gradients and activations: fp32, or bf16 for mixed precision (LayerNorm
+    /// statistics, losses and the optimizer's moments and master weights stay fp32).
+    /// </param>
+    /// <exception cref="NotSupportedException">The backend does not implement <paramref name="precision"/>.</exception>
+    public Gpt2Model(Gpt2Config config, ComputeBackend backend, ElementType precision = ElementType.Float32)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(backend);
+        if (!precision.IsFloatingPoint())
+        {
+            throw new ArgumentOutOfRangeException(nameof(precision), precision, "A model's precision is fp32 or bf16.");
+        }
+
         Config = config;
         Backend = backend;
-        Layout = new ParameterLayout(config);
+        Layout = new ParameterLayout(config, precision);
         _parameters = backend.Allocate(Layout.ElementType, [checked((int)Layout.Count)]);
         _gradients = backend.Allocate(Layout.ElementType, [checked((int)Layout.Count)]);
         Parameters = new ParameterViews(Layout, _parameters);
@@ -86,9 +96,18 @@ public sealed partial class Gpt2Model : IDisposable
     /// <param name="backend">The backend.</param>
     /// <param name="seed">Generator seed; llm.c uses 42.</param>
     /// <returns>The model.</returns>
-    public static Gpt2Model CreateRandom(Gpt2Config config, ComputeBackend backend, uint seed = 42)
+    public static Gpt2Model CreateRandom(Gpt2Config config, ComputeBackend backend, uint seed = 42) =>
+        CreateRandom(config, backend, seed, ElementType.Float32);
+
+    /// <summary>Creates a model initialized as llm.c's random init, in a precision (bf16 parameters are the fp32 draw rounded to nearest even).</summary>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="backend">The backend.</param>
+    /// <param name="seed">Generator seed; llm.c uses 42.</param>
+    /// <param name="precision">fp32 or bf16.</param>
+    /// <returns>The model.</returns>
+    public static Gpt2Model CreateRandom(Gpt2Config config, ComputeBackend backend, uint seed, ElementType precision)
     {
-        var model = new Gpt2Model(config, backend);
+        var model = new Gpt2Model(config, backend, precision);
         var host = new float[model.Layout.Count];
         ParameterInitializer.Initialize(model.Layout, seed, host);
         model.SetParameters(host);
@@ -101,10 +120,17 @@ public sealed partial class Gpt2Model : IDisposable
     /// <returns>The model.</returns>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="FileFormatException">The file is not a valid model file.</exception>
-    public static Gpt2Model Load(string path, ComputeBackend backend)
+    public static Gpt2Model Load(string path, ComputeBackend backend) => Load(path, backend, ElementType.Float32);
+
+    /// <summary>Loads an llm.c model file into a model of a precision: a version 5 (bf16) file into bf16 exactly, fp32 values rounded to nearest even.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="backend">The backend.</param>
+    /// <param name="precision">fp32 or bf16.</param>
+    /// <returns>The model.</returns>
+    public static Gpt2Model Load(string path, ComputeBackend backend, ElementType precision)
     {
         var (config, _) = ModelFile.ReadHeader(path);
-        return Load(config, backend, path, sink => ModelFile.Read(path, sink));
+        return Load(config, backend, precision, path, sink => ModelFile.Read(path, sink));
     }
 
     /// <summary>Loads a model in llm.c's format (version 3 fp32 or version 5 bf16) from a stream, from its position.</summary>
@@ -117,12 +143,12 @@ public sealed partial class Gpt2Model : IDisposable
         ArgumentNullException.ThrowIfNull(stream);
         string name = FileHeader.NameOf(stream);
         var (config, format) = ModelFile.ReadHeader(stream, name);
-        return Load(config, backend, name, sink => ModelFile.ReadParameters(stream, name, format, new ParameterLayout(config).Count, sink));
+        return Load(config, backend, ElementType.Float32, name, sink => ModelFile.ReadParameters(stream, name, format, new ParameterLayout(config).Count, sink));
     }
 
-    private static Gpt2Model Load(Gpt2Config config, ComputeBackend backend, string name, Action<Action<long, ReadOnlySpan<float>>> read)
+    private static Gpt2Model Load(Gpt2Config config, ComputeBackend backend, ElementType precision, string name, Action<Action<long, ReadOnlySpan<float>>> read)
     {
-        var model = new Gpt2Model(config, backend);
+        var model = new Gpt2Model(config, backend, precision);
         try
         {
             read((offset, chunk) => Upload(model, name, offset, chunk));
@@ -142,20 +168,20 @@ public sealed partial class Gpt2Model : IDisposable
             throw new FileFormatException(name, $"parameter {bad}; a model with NaN or infinite parameters is refused");
         }
 
-        model.Backend.Upload(chunk, model.Parameters.All.View(offset, [chunk.Length]));
+        model.Backend.UploadSingles(chunk, model.Parameters.All.View(offset, [chunk.Length]));
     }
 
     /// <summary>Saves the parameters as an llm.c model file, atomically.</summary>
     /// <param name="path">The file.</param>
     /// <param name="format">fp32 (version 3) or bf16 (version 5).</param>
     public void Save(string path, ModelFileFormat format = ModelFileFormat.Float32) =>
-        ModelFile.Write(path, Config, format, (offset, chunk) => Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk));
+        ModelFile.Write(path, Config, format, (offset, chunk) => Backend.DownloadSingles(Parameters.All.View(offset, [chunk.Length]), chunk));
 
     /// <summary>Writes the parameters in llm.c's model format to a stream, at its position; the caller owns the stream.</summary>
     /// <param name="stream">The stream, left open.</param>
     /// <param name="format">fp32 (version 3) or bf16 (version 5).</param>
     public void Save(Stream stream, ModelFileFormat format = ModelFileFormat.Float32) =>
-        ModelFile.Write(stream, Config, format, (offset, chunk) => Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk));
+        ModelFile.Write(stream, Config, format, (offset, chunk) => Backend.DownloadSingles(Parameters.All.View(offset, [chunk.Length]), chunk));
 
     /// <summary>
     /// Saves a checkpoint's model file (fp32) and returns its SHA-256, or refuses, writing nothing, when a parameter is
@@ -167,9 +193,9 @@ public sealed partial class Gpt2Model : IDisposable
         try
         {
             nonFinite = null;
-            return ModelFile.WriteHashed(path, Config, ModelFileFormat.Float32, (offset, chunk) =>
+            return ModelFile.WriteHashed(path, Config, Layout.ElementType == ElementType.BFloat16 ? ModelFileFormat.BFloat16 : ModelFileFormat.Float32, (offset, chunk) =>
             {
-                Backend.Download(Parameters.All.View(offset, [chunk.Length]), chunk);
+                Backend.DownloadSingles(Parameters.All.View(offset, [chunk.Length]), chunk);
                 bad = Layout.FindNonFinite(chunk, offset);
                 if (bad is not null)
                 {
@@ -189,7 +215,7 @@ public sealed partial class Gpt2Model : IDisposable
     public void SetParameters(ReadOnlySpan<float> source)
     {
         CheckLength(source.Length, nameof(source));
-        Backend.Upload(source, Parameters.All);
+        Backend.UploadSingles(source, Parameters.All);
     }
 
     /// <summary>Copies all parameters to the host.</summary>
@@ -197,7 +223,7 @@ public sealed partial class Gpt2Model : IDisposable
     public void GetParameters(Span<float> destination)
     {
         CheckLength(destination.Length, nameof(destination));
-        Backend.Download(Parameters.All, destination);
+        Backend.DownloadSingles(Parameters.All, destination);
     }
 
     /// <summary>Copies all parameter gradients to the host.</summary>
@@ -205,7 +231,7 @@ public sealed partial class Gpt2Model : IDisposable
     public void GetGradients(Span<float> destination)
     {
         CheckLength(destination.Length, nameof(destination));
-        Backend.Download(Gradients.All, destination);
+        Backend.DownloadSingles(Gradients.All, destination);
     }
 
     /// <summary>Copies the logits of the last forward pass to the host; <see cref="Backward"/> overwrites them with their gradient, as llm.c does.</summary>
@@ -224,7 +250,7 @@ public sealed partial class Gpt2Model : IDisposable
             throw new ArgumentException($"Expected {acts.Logits.Length} elements (B*T*Vp).", nameof(destination));
         }
 
-        Backend.Download(acts.Logits, destination);
+        Backend.DownloadSingles(acts.Logits, destination);
     }
 
     /// <summary>

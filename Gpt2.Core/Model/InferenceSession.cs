@@ -85,7 +85,7 @@ public sealed class InferenceSession : IDisposable
 
         _be.LayerNormForward(_x, p.LnfWeight, p.LnfBias, _lnf, _lnfMean, _lnfRstd);
         _be.MatmulForward(_lnf, p.TokenEmbedding, null, _logits);
-        _be.Download(_logits, _hostLogits);
+        _be.DownloadSingles(_logits, _hostLogits);
         Length++;
         return _hostLogits.AsSpan(0, c.VocabularySize);
     }

@@ -7,13 +7,21 @@ namespace Gpt2.Optimization;
 /// AdamW as llm.c implements it: bias-corrected moments and decoupled weight decay,
 /// param -= lr · (m̂ / (sqrt(v̂) + ε) + wd · param), with optional clipping by the global gradient norm.
 /// </summary>
-/// <remarks>Not thread-safe. It owns its moment buffers (Dispose frees them), not the model.</remarks>
+/// <remarks>
+/// <para>
+/// For a bf16 model the optimizer keeps fp32 master weights (llm.c's default, <c>-w 1</c>): each step updates them in
+/// fp32 and writes the bf16 parameters from them with stochastic rounding, seeded by the step and the tensor, so a
+/// resumed run rounds exactly as an uninterrupted one.
+/// </para>
+/// <para>Not thread-safe. It owns its moment and master-weight buffers (Dispose frees them), not the model.</para>
+/// </remarks>
 public sealed class AdamW : IDisposable
 {
     private readonly Gpt2Model _model;
     private readonly DeviceBuffer _m;
     private readonly DeviceBuffer _v;
     private readonly DeviceBuffer _norm;
+    private readonly DeviceBuffer? _master;
     private readonly ParameterRange _all;
     private readonly ParameterRange[] _tensors;
     private int _stepCount;
@@ -54,6 +62,11 @@ public sealed class AdamW : IDisposable
         _m = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
         _v = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
         _norm = model.Backend.Allocate(ElementType.Float32, [1]);
+        if (model.Layout.ElementType != ElementType.Float32)
+        {
+            _master = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
+            model.Backend.Convert(model.Parameters.All.View(shardOffset, [checked((int)shardLength)]), _master.Tensor);
+        }
 
         // the views of the shard, whole and tensor by tensor (for weight decay on matrices only), made once
         _all = Views(shardOffset, shardLength, isMatrix: false);
@@ -96,6 +109,12 @@ public sealed class AdamW : IDisposable
     /// <summary>Second moments v of the same range, in parameter layout.</summary>
     public DeviceTensor SecondMoment => _v.Tensor;
 
+    /// <summary>
+    /// The fp32 master weights of the same range for a bf16 model (taken from its parameters when the optimizer is
+    /// made; upload a checkpoint's into it to resume), or null for an fp32 model, whose parameters are their own.
+    /// </summary>
+    public DeviceTensor? MasterWeights => _master?.Tensor;
+
     /// <summary>Computes the L2 norm of the gradients of this optimizer's parameters (all of them unless sharded).</summary>
     /// <returns>The norm.</returns>
     public float GradientNorm() => MathF.Sqrt(SumOfSquaredGradients());
@@ -137,13 +156,14 @@ public sealed class AdamW : IDisposable
         var step = new AdamWStep(learningRate, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, StepCount, scale);
         if (o.WeightDecayMode == WeightDecayMode.AllParameters || o.WeightDecay == 0f)
         {
-            be.AdamWUpdate(_all.Gradients, _all.Parameters, _all.FirstMoment, _all.SecondMoment, step);
+            Update(be, _all, step, 0);
             return norm;
         }
 
-        foreach (var t in _tensors)
+        for (int i = 0; i < _tensors.Length; i++)
         {
-            be.AdamWUpdate(t.Gradients, t.Parameters, t.FirstMoment, t.SecondMoment, step with { WeightDecay = t.IsMatrix ? o.WeightDecay : 0f });
+            var t = _tensors[i];
+            Update(be, t, step with { WeightDecay = t.IsMatrix ? o.WeightDecay : 0f }, i);
         }
 
         return norm;
@@ -155,6 +175,21 @@ public sealed class AdamW : IDisposable
         _m.Dispose();
         _v.Dispose();
         _norm.Dispose();
+        _master?.Dispose();
+    }
+
+    /// <summary>One range's update: in place, or on the master weights and then rounded stochastically into the bf16 parameters.</summary>
+    private void Update(ComputeBackend be, ParameterRange r, AdamWStep step, int range)
+    {
+        if (r.Master is not { } master)
+        {
+            be.AdamWUpdate(r.Gradients, r.Parameters, r.FirstMoment, r.SecondMoment, step);
+            return;
+        }
+
+        be.AdamWUpdate(r.Gradients, master, r.FirstMoment, r.SecondMoment, step);
+        // a stream per (step, range): the same rounding on any backend, and again after a resume
+        be.Convert(master, r.Parameters, Formats.BFloat16.RoundingNoise((uint)range, (uint)StepCount * 0x9E3779B9u));
     }
 
     /// <summary>The gradients, parameters and moments of parameters [offset, offset + length).</summary>
@@ -163,8 +198,9 @@ public sealed class AdamW : IDisposable
         TensorShape shape = [checked((int)length)];
         long moment = offset - ShardOffset;
         return new ParameterRange(_model.Gradients.All.View(offset, shape), _model.Parameters.All.View(offset, shape),
-            _m.Tensor.View(moment, shape), _v.Tensor.View(moment, shape), isMatrix);
+            _m.Tensor.View(moment, shape), _v.Tensor.View(moment, shape), _master?.Tensor.View(moment, shape), isMatrix);
     }
 
-    private readonly record struct ParameterRange(DeviceTensor Gradients, DeviceTensor Parameters, DeviceTensor FirstMoment, DeviceTensor SecondMoment, bool IsMatrix);
+    private readonly record struct ParameterRange(DeviceTensor Gradients, DeviceTensor Parameters, DeviceTensor FirstMoment, DeviceTensor SecondMoment,
+        DeviceTensor? Master, bool IsMatrix);
 }

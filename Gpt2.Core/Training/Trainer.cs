@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Gpt2.Backends;
 using Gpt2.Data;
 using Gpt2.Distributed;
 using Gpt2.Model;
@@ -89,6 +90,10 @@ public sealed class Trainer : IDisposable
         }
 
         options.Validate();
+        if (model.Layout.ElementType != ElementType.Float32 && communicator.Size > 1)
+        {
+            throw new NotSupportedException($"{model.Layout.ElementType.ShortName()} training runs in one process for now; train in fp32 across {communicator.Size} processes.");
+        }
 
         if (options.HellaSwag is { } swag)
         {
@@ -184,7 +189,20 @@ public sealed class Trainer : IDisposable
             throw new CheckpointMismatchException($"The checkpoint reads training shard {state.TrainPosition.Shard + 1} next, but only {_train.Shards.Count} shard(s) match now.");
         }
 
-        _model.SetParameters(parameters);
+        // a bf16 checkpoint carries fp32 master weights: a bf16 model resumes from both, an fp32 model takes the masters
+        _model.SetParameters(_adamw.MasterWeights is null && state.MasterWeights is { } masters ? masters : parameters);
+        if (_adamw.MasterWeights is { } weights)
+        {
+            if (state.MasterWeights is { } saved)
+            {
+                _model.Backend.Upload<float>(saved, weights);
+            }
+            else
+            {
+                _model.Backend.Convert(_model.Parameters.All, weights);
+            }
+        }
+
         _dp.ScatterMoments(state.FirstMoment, _adamw.FirstMoment);
         _dp.ScatterMoments(state.SecondMoment, _adamw.SecondMoment);
         _adamw.StepCount = state.OptimizerStep;
@@ -436,7 +454,7 @@ public sealed class Trainer : IDisposable
         var s = _o.ResolvedSchedule;
         var a = _o.Optimizer;
         string Data(DataLoader? loader) => loader is null ? "(none)" : string.Join(", ", loader.Shards.Select(Path.GetFileName));
-        return new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["model"] = $"L={c.LayerCount} NH={c.HeadCount} C={c.ChannelCount} V={c.VocabularySize} Vp={c.PaddedVocabularySize} maxT={c.MaxSequenceLength}",
             ["batch"] = $"B={_train.BatchSize} T={_train.SequenceLength}, {TokensPerStep * _comm.Size} tokens per step, {_comm.Size} process(es)",
@@ -448,6 +466,12 @@ public sealed class Trainer : IDisposable
             ["seed"] = _o.Seed.ToString(CultureInfo.InvariantCulture),
             ["overfit single batch"] = _o.OverfitSingleBatch ? "yes" : "no",
         };
+        if (_model.Layout.ElementType != ElementType.Float32)
+        {
+            settings["precision"] = _model.Layout.ElementType.ShortName(); // absent for fp32, as in checkpoints written before bf16
+        }
+
+        return settings;
     }
 
     /// <summary>The step with its wall time and the time the host spent in collectives.</summary>
@@ -510,9 +534,16 @@ public sealed class Trainer : IDisposable
             return folder.At(Step);
         }
 
+        float[]? master = null;
+        if (_adamw.MasterWeights is { } weights)
+        {
+            master = new float[weights.Length];
+            _model.Backend.Download(weights, master);
+        }
+
         var state = new TrainingState(Step, _adamw.StepCount, _train.Position, _sampler.State, m, v)
         {
-            RunId = _runId, Settings = Settings(), LossOutliers = _lossOutliers.Save(), NormOutliers = _normOutliers.Save(),
+            RunId = _runId, Settings = Settings(), MasterWeights = master, LossOutliers = _lossOutliers.Save(), NormOutliers = _normOutliers.Save(),
         };
         var checkpoint = folder.Write(_model, state, out string? nonFinite)
             ?? throw new TrainingDivergedException(Step, "parameters are not finite, so no checkpoint was written", nonFinite, _lastCheckpoint);

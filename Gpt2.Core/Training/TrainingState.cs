@@ -6,10 +6,11 @@ namespace Gpt2.Training;
 
 /// <summary>
 /// The optimizer and data state that, with a model file, resumes training exactly: a 1024-byte header
-/// (magic 20251128, version 2, step, AdamW t, train loader shard and sample, sampler state, parameter count, bytes of
-/// the record at the end) followed by AdamW's first and second moments as float32, then a UTF-8 JSON record: the run's
-/// id, the SHA-256 of the model file written with this state, the settings the run trained with (checked on resume)
-/// and the outlier detectors' windows. Version 1 files (no record) are still read.
+/// (magic 20251128, version 3, step, AdamW t, train loader shard and sample, sampler state, parameter count, bytes of
+/// the record at the end, 1 when master weights follow) followed by AdamW's first and second moments as float32, a
+/// bf16 model's fp32 master weights, then a UTF-8 JSON record: the run's id, the SHA-256 of the model file written
+/// with this state, the settings the run trained with (checked on resume) and the outlier detectors' windows.
+/// Versions 1 (no record) and 2 (no master weights) are still read.
 /// </summary>
 /// <remarks>Not thread-safe: its moments are mutable arrays.</remarks>
 public sealed class TrainingState
@@ -17,8 +18,8 @@ public sealed class TrainingState
     /// <summary>The header magic number.</summary>
     public const int Magic = 20251128;
 
-    /// <summary>The version written (version 1, without the record, is still read).</summary>
-    public const int Version = 2;
+    /// <summary>The version written (versions 1 and 2 are still read).</summary>
+    public const int Version = 3;
 
     /// <summary>Creates a state.</summary>
     /// <param name="step">Steps completed.</param>
@@ -72,6 +73,9 @@ public sealed class TrainingState
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
     /// <summary>The loss and gradient-norm outlier detectors' states.</summary>
+    /// <summary>The optimizer's fp32 master weights of a bf16 model, in parameter layout; null for an fp32 model (version 3 files).</summary>
+    public float[]? MasterWeights { get; init; }
+
     internal double[]? LossOutliers { get; init; }
 
     internal double[]? NormOutliers { get; init; }
@@ -86,9 +90,14 @@ public sealed class TrainingState
             long sample = TrainPosition.Sample;
             FileHeader.Write(stream, [Magic, Version, Step, OptimizerStep, TrainPosition.Shard,
                 (int)(sample & 0xFFFFFFFF), (int)(sample >> 32), (int)(SamplerState & 0xFFFFFFFF), (int)(SamplerState >> 32),
-                FirstMoment.Length, record.Length]);
+                FirstMoment.Length, record.Length, MasterWeights is null ? 0 : 1]);
             stream.Write<float>(FirstMoment);
             stream.Write<float>(SecondMoment);
+            if (MasterWeights is { } master)
+            {
+                stream.Write<float>(master);
+            }
+
             stream.Write(record);
         });
     }
@@ -105,7 +114,7 @@ public sealed class TrainingState
         }
 
         using var stream = FileHeader.OpenRead(path, "training state");
-        int[] h = FileHeader.Read(stream, path, Magic, "training state", 1, Version);
+        int[] h = FileHeader.Read(stream, path, Magic, "training state", 1, 2, Version);
         if (h[9] != parameterCount)
         {
             throw new FileFormatException(path, $"holds optimizer state for {h[9]} parameters, the model has {parameterCount}.");
@@ -117,11 +126,26 @@ public sealed class TrainingState
             throw new FileFormatException(path, $"negative record length {recordBytes}.");
         }
 
-        FileHeader.CheckLength(stream, path, FileHeader.Bytes + 2 * parameterCount * sizeof(float) + recordBytes, $"moments of {parameterCount} parameters");
+        bool hasMaster = h[1] >= 3 && h[11] == 1;
+        if (h[1] >= 3 && h[11] is not (0 or 1))
+        {
+            throw new FileFormatException(path, $"invalid master-weights flag {h[11]}.");
+        }
+
+        int arrays = hasMaster ? 3 : 2;
+        FileHeader.CheckLength(stream, path, FileHeader.Bytes + arrays * parameterCount * sizeof(float) + recordBytes,
+            $"moments{(hasMaster ? " and master weights" : "")} of {parameterCount} parameters");
         var m = new float[parameterCount];
         var v = new float[parameterCount];
         stream.ReadExactly<float>(m, path);
         stream.ReadExactly<float>(v, path);
+        float[]? master = null;
+        if (hasMaster)
+        {
+            master = new float[parameterCount];
+            stream.ReadExactly<float>(master, path);
+        }
+
         Record? record = null;
         if (recordBytes > 0)
         {
@@ -143,6 +167,7 @@ public sealed class TrainingState
         {
             RunId = record?.RunId,
             ModelSha256 = record?.ModelSha256,
+            MasterWeights = master,
             Settings = record?.Settings ?? new Dictionary<string, string>(),
             LossOutliers = record?.LossOutliers,
             NormOutliers = record?.NormOutliers,
@@ -153,7 +178,7 @@ public sealed class TrainingState
     internal TrainingState WithModelSha256(string sha256) =>
         new(Step, OptimizerStep, TrainPosition, SamplerState, FirstMoment, SecondMoment)
         {
-            RunId = RunId, ModelSha256 = sha256, Settings = Settings, LossOutliers = LossOutliers, NormOutliers = NormOutliers,
+            RunId = RunId, ModelSha256 = sha256, Settings = Settings, MasterWeights = MasterWeights, LossOutliers = LossOutliers, NormOutliers = NormOutliers,
         };
 
     /// <summary>The JSON record after the moments.</summary>

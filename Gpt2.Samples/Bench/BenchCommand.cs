@@ -26,10 +26,11 @@ internal static class BenchCommand
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 10 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first (kernel compilation, first allocations).", DefaultValueFactory = _ => 2 };
         var attention = Cli.Backends.AttentionOption();
+        var precision = Cli.Backends.PrecisionOption();
         var profile = new Option<bool>("--profile") { Description = "Also time each op (synchronizing around every op) and print a table." };
         var command = new Command("bench", "Time training steps: median ms/step, tokens/s and model FLOP/s.")
         {
-            model, batch, seq, backend, matmul, attention, threads, steps, warmup, profile,
+            model, batch, seq, backend, matmul, attention, precision, threads, steps, warmup, profile,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "bench", () =>
@@ -39,13 +40,13 @@ internal static class BenchCommand
             int w = Flags.NonNegative(parse.GetValue(warmup), "--warmup");
             int? th = Flags.Threads(parse.GetValue(threads));
 
-            return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, th, n, w, parse.GetValue(profile));
+            return Run(output, parse.GetValue(model)!, b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, parse.GetValue(precision)!, th, n, w, parse.GetValue(profile));
         }));
         return command;
     }
 
 
-    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, string attention, int? threads, int steps, int warmup, bool profile)
+    private static int Run(TextWriter output, string modelArg, int b, int t, string backendName, string matmul, string attention, string precision, int? threads, int steps, int warmup, bool profile)
     {
         var source = ModelSource.Resolve(modelArg, t, output);
         var config = source.Config;
@@ -53,7 +54,7 @@ internal static class BenchCommand
         using var be = Cli.Backends.Create(backendName, threads, matmul);
         var profiled = profile ? new OpProfile() : null;
         be.Observer = profiled;
-        using var gpt = source.Create(be, seed: 42);
+        using var gpt = source.Create(be, 42, Cli.Backends.Precision(be, precision));
         Cli.Backends.SetAttention(gpt, attention);
         using var adamw = new AdamW(gpt, new AdamWOptions { WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f });
         var rng = new Random(1337);
@@ -61,7 +62,7 @@ internal static class BenchCommand
         int[] targets = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         double flopsPerStep = config.TrainingFlopsPerToken(t) * b * t;
         var activations = Gpt2Model.MeasureActivations(config, b, t, gpt.Attention);
-        output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}, {attention} attention");
+        output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}, {attention} attention, {precision}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"activations {activations.ActivationBytes / (1024.0 * 1024):F1} MiB, activation gradients {activations.GradientBytes / (1024.0 * 1024):F1} MiB"));
 

@@ -52,6 +52,31 @@ internal static class Backends
         model.Attention = kind;
     }
 
+    /// <summary>The <c>--precision</c> option of train and bench.</summary>
+    public static Option<string> PrecisionOption()
+    {
+        var option = new Option<string>("--precision")
+        {
+            Description = "Parameters, gradients and activations in fp32, or bf16 with fp32 math, fp32 optimizer state and fp32 master weights " +
+                "(written to bf16 with stochastic rounding); bf16 runs on the CPU backend, in one process.",
+            DefaultValueFactory = _ => "fp32",
+        };
+        option.AcceptOnlyFromAmong("fp32", "bf16");
+        return option;
+    }
+
+    /// <summary>The element type of <c>--precision</c>, refused where the backend does not implement it.</summary>
+    public static ElementType Precision(ComputeBackend backend, string name)
+    {
+        var type = name == "bf16" ? ElementType.BFloat16 : ElementType.Float32;
+        if (!backend.Supports(type))
+        {
+            throw new UsageException($"--precision {name}: the {backend.Name} backend does not implement {name} yet; use --backend cpu or --precision fp32.");
+        }
+
+        return type;
+    }
+
     /// <summary>The help text of <c>--matmul</c>.</summary>
     public const string MatmulDescription =
         "Matmul engine of the ILGPU backend: auto (cuBLAS with TF32 on CUDA, else kernel), kernel (our ILGPU GEMM), cublas (fp32) or cublas-tf32.";

@@ -48,6 +48,6 @@ internal sealed class ModelSource
     }
 
     /// <summary>Loads the file, or creates GPT-2's random initialisation with the seed.</summary>
-    public Gpt2Model Create(ComputeBackend backend, uint seed) =>
-        IsFile ? Gpt2Model.Load(Argument, backend) : Gpt2Model.CreateRandom(Config, backend, seed);
+    public Gpt2Model Create(ComputeBackend backend, uint seed, ElementType precision = ElementType.Float32) =>
+        IsFile ? Gpt2Model.Load(Argument, backend, precision) : Gpt2Model.CreateRandom(Config, backend, seed, precision);
 }

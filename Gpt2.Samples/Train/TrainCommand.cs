@@ -48,6 +48,7 @@ internal static class TrainCommand
         var matmul = new Option<string>("--matmul") { Description = Cli.Backends.MatmulDescription, DefaultValueFactory = _ => "auto" };
         matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var attention = Cli.Backends.AttentionOption();
+        var precision = Cli.Backends.PrecisionOption();
         var seed = new Option<uint>("--seed") { Description = "Seed of the initialisation (descriptors) and of the sampler.", DefaultValueFactory = _ => 42u };
         var threads = new Option<int?>("--threads") { Description = "CPU threads (default: all cores)." };
         var zero = new Option<int>("--zero", "-z") { Description = "Under mpirun: 0 all-reduces gradients; 1 shards the optimizer state (ZeRO stage 1).", DefaultValueFactory = _ => 0 };
@@ -64,7 +65,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train GPT-2 on token shards, llm.c style. " + ExitCodes.Description)
         {
             train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
-            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, attention, seed, threads, zero, collectives, mpiTimeout,
+            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, attention, precision, seed, threads, zero, collectives, mpiTimeout,
             skipLoss, skipNorm, keep, major, overwrite, allowChanges, hellaswag, hellaswagFile,
         };
 
@@ -173,13 +174,13 @@ internal static class TrainCommand
                 OverwriteCheckpoints = parse.GetValue(overwrite), AllowResumeChanges = parse.GetValue(allowChanges), HellaSwag = swag,
             };
             return Run(output, options, parse.GetValue(model)!, parse.GetValue(train)!, parse.GetValue(val)!, y == 1,
-                new RunSettings(b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
+                new RunSettings(b, t, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, parse.GetValue(precision)!, th, parse.GetValue(seed), TimeSpan.FromSeconds(timeout), coll));
         }));
         return command;
     }
 
     /// <summary>The micro-batch shape and the flags that pick where and how the run computes.</summary>
-    private sealed record RunSettings(int BatchSize, int SequenceLength, string Backend, string Matmul, string Attention, int? Threads, uint Seed, TimeSpan MpiTimeout, string Collectives);
+    private sealed record RunSettings(int BatchSize, int SequenceLength, string Backend, string Matmul, string Attention, string Precision, int? Threads, uint Seed, TimeSpan MpiTimeout, string Collectives);
 
     private static int Run(TextWriter output, TrainerOptions options, string modelArg, string trainPattern, string valPattern, bool resume, RunSettings settings)
     {
@@ -242,7 +243,7 @@ internal static class TrainCommand
 
         using var be = Cli.Backends.Create(settings.Backend, settings.Threads, settings.Matmul, MpiJob.LocalRank);
         using var device = Collectives.Create(settings.Collectives, be, comm);
-        using var gpt = source.Create(be, settings.Seed);
+        using var gpt = source.Create(be, settings.Seed, Cli.Backends.Precision(be, settings.Precision));
         Cli.Backends.SetAttention(gpt, settings.Attention);
         using var trainer = new Trainer(gpt, trainLoader, valLoader, options, comm, device);
         if (checkpoint is { } c && state is not null)

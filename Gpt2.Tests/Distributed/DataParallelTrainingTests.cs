@@ -15,7 +15,6 @@ namespace Gpt2.Tests.Distributed;
 [NonParallelizable]
 public sealed class DataParallelTrainingTests : TempDirectoryTest
 {
-    private static (ushort[] Val, ushort[] Train)? _tokens;
 
     [Test]
     public void TwoRanksOfBatchTwoTrainLikeOneRankOfBatchFourAndZeroOneLikeBoth()
@@ -157,8 +156,7 @@ public sealed class DataParallelTrainingTests : TempDirectoryTest
 
     private void WriteShards()
     {
-        _tokens ??= TinyShakespeare.Tokenize(File.ReadAllText(TestData.TinyShakespeareText), Gpt2Tokenizer.Instance);
-        TokenShard.Write(Path.Combine(TempDir, "ts_val.bin"), _tokens.Value.Val);
-        TokenShard.Write(Path.Combine(TempDir, "ts_train.bin"), _tokens.Value.Train);
+        TokenShard.Write(Path.Combine(TempDir, "ts_val.bin"), TestData.TinyShakespeareTokens.Val);
+        TokenShard.Write(Path.Combine(TempDir, "ts_train.bin"), TestData.TinyShakespeareTokens.Train);
     }
 }

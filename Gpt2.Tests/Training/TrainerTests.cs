@@ -10,10 +10,7 @@ namespace Gpt2.Tests.Training;
 
 public sealed class TrainerTests : TempDirectoryTest
 {
-    private static (ushort[] Val, ushort[] Train)? _tokens;
-
-    private static (ushort[] Val, ushort[] Train) Tokens =>
-        _tokens ??= TinyShakespeare.Tokenize(File.ReadAllText(TestData.TinyShakespeareText), Gpt2Tokenizer.Instance);
+    private static (ushort[] Val, ushort[] Train) Tokens => TestData.TinyShakespeareTokens;
 
     [Test]
     public void ResumingGivesTheLossesOfAnUninterruptedRun()
