@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Gpt2.Backends;
 using Gpt2.Formats;
 using Gpt2.Model;
 using Gpt2.Samples.Cli;
@@ -19,6 +20,7 @@ internal static class VerifyCommand
         var matmul = new Option<string>("--matmul") { Description = Cli.Backends.MatmulDescription, DefaultValueFactory = _ => "kernel" };
         matmul.AcceptOnlyFromAmong(Cli.Backends.MatmulNames);
         var attention = Cli.Backends.AttentionOption();
+        var precision = Cli.Backends.PrecisionOption();
         var steps = new Option<int>("--steps") { Description = "Training steps on the state's batch after the check.", DefaultValueFactory = _ => 10 };
         var expectedLosses = new Option<string?>("--expected-losses") { Description = "Reference losses ('step i: loss x' lines) to compare each step with." };
         var expectedModel = new Option<string?>("--expected-model") { Description = "Reference parameters after the steps (model file) to compare with." };
@@ -27,7 +29,7 @@ internal static class VerifyCommand
         var dumpModel = new Option<string?>("--dump-model") { Description = "Write our parameters after the last step as a version 3 model file." };
         var command = new Command("verify", "Compare logits, loss and every gradient with a reference debug state, then train on its batch.")
         {
-            model, state, backend, threads, matmul, attention, steps, expectedLosses, expectedModel, dumpState, dumpLosses, dumpModel,
+            model, state, backend, threads, matmul, attention, precision, steps, expectedLosses, expectedModel, dumpState, dumpLosses, dumpModel,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "verify", () =>
@@ -44,14 +46,14 @@ internal static class VerifyCommand
                 throw new UsageException($"--threads: must be positive, got {t}.");
             }
 
-            return Run(output, parse.GetValue(model)!, parse.GetValue(state)!, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, t, n,
+            return Run(output, parse.GetValue(model)!, parse.GetValue(state)!, parse.GetValue(backend)!, parse.GetValue(matmul)!, parse.GetValue(attention)!, parse.GetValue(precision)!, t, n,
                 parse.GetValue(expectedLosses), parse.GetValue(expectedModel),
                 parse.GetValue(dumpState), parse.GetValue(dumpLosses), parse.GetValue(dumpModel));
         }));
         return command;
     }
 
-    private static int Run(TextWriter output, string modelPath, string statePath, string backendName, string matmul, string attention, int? threads, int steps,
+    private static int Run(TextWriter output, string modelPath, string statePath, string backendName, string matmul, string attention, string precisionName, int? threads, int steps,
         string? expectedLossesPath, string? expectedModelPath, string? dumpStatePath, string? dumpLossesPath, string? dumpModelPath)
     {
         // read and check every input before any work, so bad input never costs a run
@@ -71,12 +73,13 @@ internal static class VerifyCommand
         }
 
         using var be = Cli.Backends.Create(backendName, threads, matmul);
-        using var gpt = Gpt2Model.Load(modelPath, be);
+        var precision = Cli.Backends.Precision(be, precisionName);
+        using var gpt = Gpt2Model.Load(modelPath, be, precision);
         Cli.Backends.SetAttention(gpt, attention);
-        var verifier = new Verifier(new Tolerances());
+        var verifier = new Verifier(precision == ElementType.BFloat16 ? Tolerances.BFloat16 : new Tolerances());
         output.WriteLine($"model {modelPath}: v{(int)format}, L={config.LayerCount} NH={config.HeadCount} C={config.ChannelCount} " +
             $"V={config.VocabularySize} Vp={config.PaddedVocabularySize} maxT={config.MaxSequenceLength}, {gpt.Layout.Count:N0} parameters");
-        output.WriteLine($"state {statePath}: B={state.BatchSize} T={state.SequenceLength}; backend {Cli.Backends.Describe(be)}, {attention} attention");
+        output.WriteLine($"state {statePath}: B={state.BatchSize} T={state.SequenceLength}; backend {Cli.Backends.Describe(be)}, {attention} attention, {precisionName}");
 
         var checks = verifier.CheckStep0(gpt, state, out float loss, out float[] logits, out float[] gradients);
         if (dumpStatePath is not null)
@@ -91,7 +94,7 @@ internal static class VerifyCommand
             gpt.GetParameters(initialParameters); // the update each tensor's error is measured against starts here
         }
 
-        var losses = Verifier.Train(gpt, state, steps);
+        var losses = Verifier.Train(gpt, state, steps, out float[] finalParameters);
         if (expectedLosses is not null)
         {
             checks.AddRange(verifier.CheckLosses(losses, expectedLosses));
@@ -106,7 +109,8 @@ internal static class VerifyCommand
 
         if (expectedParameters is not null)
         {
-            checks.AddRange(verifier.CheckParameters(gpt, initialParameters!, expectedParameters));
+            var referenceInitial = precision == ElementType.Float32 ? initialParameters! : ModelFile.Read(modelPath).Parameters;
+            checks.AddRange(verifier.CheckParameters(gpt, finalParameters, initialParameters!, expectedParameters, referenceInitial));
         }
 
         if (dumpLossesPath is not null)

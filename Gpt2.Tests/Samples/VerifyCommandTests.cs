@@ -44,6 +44,30 @@ public sealed class VerifyCommandTests : TempDirectoryTest
         Assert.That(nonsense.Error, Does.Contain("'fast' not recognized").And.Contain("'flash'"));
     }
 
+    // bf16 parameters and activations against the float64 reference, with the bf16 tolerances (Tolerances.BFloat16)
+    [TestCaseSource(typeof(TestData), nameof(TestData.Fixtures))]
+    public void Bf16PassesEveryFixtureWithinBf16Tolerances(string fixture)
+    {
+        var (code, output, error) = Run("verify", "--model", F(fixture, "model.bin"), "--state", F(fixture, "state.bin"),
+            "--expected-losses", F(fixture, "losses.txt"), "--expected-model", F(fixture, "model_final.bin"), "--precision", "bf16");
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Assert.That(output, Does.Contain(", bf16").And.EndWith("overall: OK" + Environment.NewLine));
+    }
+
+    [Test]
+    public void Bf16ToleranceStillCatchesAWrongGradient()
+    {
+        // one gradient of the reference off by 0.5 (a bug's size, not bf16 rounding's): the bf16 check fails on it
+        var bytes = File.ReadAllBytes(F("tiny", "state.bin"));
+        int firstGradient = 1024 + (2 * 10 + 10 * 61 + 1) * 4;
+        BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(firstGradient), BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(firstGradient)) + 0.5f);
+        string state = Path.Combine(TempDir, "state.bin");
+        File.WriteAllBytes(state, bytes);
+        var (code, output, _) = Run("verify", "--model", F("tiny", "model.bin"), "--state", state, "--steps", "0", "--precision", "bf16");
+        Assert.That(code, Is.EqualTo(1), output);
+        Assert.That(output, Does.Match(@"dwte\s+5\.\d\dE-001.*FAIL"));
+    }
+
     [Test]
     public void FailsWithExitCode1WhenTheReferenceDisagrees()
     {
