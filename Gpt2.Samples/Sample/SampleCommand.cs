@@ -18,10 +18,11 @@ internal static class SampleCommand
         var topP = new Option<float>("--top-p") { Description = "Sample among the most likely tokens covering probability p (1: all).", DefaultValueFactory = _ => 1f };
         var seed = new Option<ulong>("--seed") { Description = "Sampler seed.", DefaultValueFactory = _ => 1337ul };
         var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
+        var precision = Cli.Backends.PrecisionOption();
         backend.AcceptOnlyFromAmong(Cli.Backends.Names);
         var command = new Command("sample", "Generate text from a model, streaming tokens as they come.")
         {
-            model, prompt, tokens, temperature, topK, topP, seed, backend,
+            model, prompt, tokens, temperature, topK, topP, seed, backend, precision,
         };
 
         command.SetAction(parse => CommandGuard.Run(error, "sample", () =>
@@ -65,7 +66,7 @@ internal static class SampleCommand
             }
 
             using var be = Cli.Backends.Create(parse.GetValue(backend)!, threads: null);
-            using var gpt = Gpt2Model.Load(file, be);
+            using var gpt = Gpt2Model.Load(file, be, Cli.Backends.Precision(be, parse.GetValue(precision)!));
             var options = new GenerationOptions { MaxTokens = n, Temperature = temp, TopK = k, TopP = p, Seed = parse.GetValue(seed) };
             output.Write(text);
             int generated = 0, last = -1;

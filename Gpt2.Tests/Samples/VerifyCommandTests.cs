@@ -55,6 +55,14 @@ public sealed class VerifyCommandTests : TempDirectoryTest
     }
 
     [Test]
+    public void Bf16OnABackendWithoutItIsExitCode2()
+    {
+        var (code, _, error) = Run("verify", "--model", F("tiny", "model.bin"), "--state", F("tiny", "state.bin"), "--precision", "bf16", "--backend", "ilgpu-cpu");
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--precision bf16").And.Contain("ilgpu-cpu backend does not implement bf16"));
+    }
+
+    [Test]
     public void Bf16ToleranceStillCatchesAWrongGradient()
     {
         // one gradient of the reference off by 0.5 (a bug's size, not bf16 rounding's): the bf16 check fails on it
