@@ -7,7 +7,8 @@ namespace Gpt2.Backends.Cpu;
 /// bf16 storage for the fp32 kernels: each bf16 tensor an op touches is widened (exactly) into fp32 scratch before the
 /// op, and every one is narrowed back with round-to-nearest-even after it. A tensor the op only reads comes back bit
 /// for bit, so the kernels need not say which arguments they write. This is llm.c's bf16 arithmetic at the
-/// granularity of whole ops: fp32 math inside, each output rounded once to bf16.
+/// granularity of whole ops: fp32 math inside, each output rounded once to bf16. Every op narrows in a finally
+/// block, so a failed op leaves nothing staged for the next.
 /// </summary>
 internal sealed unsafe class BFloat16Staging(CpuParallel parallel) : IDisposable
 {

@@ -78,114 +78,185 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
     /// <inheritdoc/>
     protected override void ConvertCore(DeviceTensor source, DeviceTensor destination, uint? stochasticSeed)
     {
-        float* from = W(source);
-        if (destination.ElementType != ElementType.BFloat16 || stochasticSeed is not uint seed)
+        try
         {
-            float* to = W(destination);
-            long bytes = source.Length * sizeof(float);
-            Buffer.MemoryCopy(from, to, bytes, bytes);
-            _staging.Narrow();
-            return;
-        }
-
-        ushort* bits = Ptr<ushort>(destination);
-        _parallel.ForRanges(source.Length, 1 << 16, (start, end) =>
-        {
-            for (long i = start; i < end; i++)
+            float* from = W(source);
+            if (destination.ElementType != ElementType.BFloat16 || stochasticSeed is not uint seed)
             {
-                bits[i] = Formats.BFloat16.FromSingleStochastic(from[i], Formats.BFloat16.RoundingNoise((uint)i, seed));
+                float* to = W(destination);
+                long bytes = source.Length * sizeof(float);
+                Buffer.MemoryCopy(from, to, bytes, bytes);
+                return;
             }
-        });
-        _staging.Narrow();
+
+            ushort* bits = Ptr<ushort>(destination);
+            _parallel.ForRanges(source.Length, 1 << 16, (start, end) =>
+            {
+                for (long i = start; i < end; i++)
+                {
+                    bits[i] = Formats.BFloat16.FromSingleStochastic(from[i], Formats.BFloat16.RoundingNoise((uint)i, seed));
+                }
+            });
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void FillCore(DeviceTensor destination, float value)
     {
-        float* p = W(destination);
-        _parallel.ForRanges(destination.Length, 1 << 16, (start, end) =>
+        try
         {
-            for (long i = start; i < end; i += int.MaxValue)
+            float* p = W(destination);
+            _parallel.ForRanges(destination.Length, 1 << 16, (start, end) =>
             {
-                new Span<float>(p + i, (int)Math.Min(int.MaxValue, end - i)).Fill(value);
-            }
-        });
-        _staging.Narrow();
+                for (long i = start; i < end; i += int.MaxValue)
+                {
+                    new Span<float>(p + i, (int)Math.Min(int.MaxValue, end - i)).Fill(value);
+                }
+            });
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void EncoderForwardCore(DeviceTensor tokens, DeviceTensor tokenEmbedding, DeviceTensor positionEmbedding, DeviceTensor output)
     {
-        Encoder.Forward(_parallel, I(tokens), W(tokenEmbedding), W(positionEmbedding), W(output), tokens.Shape[0], tokens.Shape[1], tokenEmbedding.Shape[1]);
-        _staging.Narrow();
+        try
+        {
+            Encoder.Forward(_parallel, I(tokens), W(tokenEmbedding), W(positionEmbedding), W(output), tokens.Shape[0], tokens.Shape[1], tokenEmbedding.Shape[1]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void EncoderBackwardCore(DeviceTensor dOutput, DeviceTensor tokens, DeviceTensor dTokenEmbedding, DeviceTensor dPositionEmbedding)
     {
-        Encoder.Backward(_parallel, W(dOutput), I(tokens), W(dTokenEmbedding), W(dPositionEmbedding), tokens.Shape[0], tokens.Shape[1], dTokenEmbedding.Shape[1]);
-        _staging.Narrow();
+        try
+        {
+            Encoder.Backward(_parallel, W(dOutput), I(tokens), W(dTokenEmbedding), W(dPositionEmbedding), tokens.Shape[0], tokens.Shape[1], dTokenEmbedding.Shape[1]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void LayerNormForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor bias,
         DeviceTensor output, DeviceTensor mean, DeviceTensor reciprocalStd)
     {
-        LayerNorm.Forward(_parallel, W(input), W(weight), W(bias), W(output), W(mean), W(reciprocalStd), Rows(input), input.Shape.Last);
-        _staging.Narrow();
+        try
+        {
+            LayerNorm.Forward(_parallel, W(input), W(weight), W(bias), W(output), W(mean), W(reciprocalStd), Rows(input), input.Shape.Last);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void LayerNormBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight, DeviceTensor mean,
         DeviceTensor reciprocalStd, DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor dBias)
     {
-        LayerNorm.Backward(_parallel, W(dOutput), W(input), W(weight), W(mean), W(reciprocalStd), W(dInput), W(dWeight), W(dBias),
-            Rows(input), input.Shape.Last);
-        _staging.Narrow();
+        try
+        {
+            LayerNorm.Backward(_parallel, W(dOutput), W(input), W(weight), W(mean), W(reciprocalStd), W(dInput), W(dWeight), W(dBias),
+                Rows(input), input.Shape.Last);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void MatmulForwardCore(DeviceTensor input, DeviceTensor weight, DeviceTensor? bias, DeviceTensor output)
     {
-        Matmul.Forward(_parallel, W(input), W(weight), bias is { } b ? W(b) : null, W(output), Rows(input), weight.Shape[1], weight.Shape[0]);
-        _staging.Narrow();
+        try
+        {
+            Matmul.Forward(_parallel, W(input), W(weight), bias is { } b ? W(b) : null, W(output), Rows(input), weight.Shape[1], weight.Shape[0]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void MatmulBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor weight,
         DeviceTensor dInput, DeviceTensor dWeight, DeviceTensor? dBias)
     {
-        Matmul.Backward(_parallel, W(dOutput), W(input), W(weight), W(dInput), W(dWeight), dBias is { } db ? W(db) : null,
-            Rows(input), weight.Shape[1], weight.Shape[0]);
-        _staging.Narrow();
+        try
+        {
+            Matmul.Backward(_parallel, W(dOutput), W(input), W(weight), W(dInput), W(dWeight), dBias is { } db ? W(db) : null,
+                Rows(input), weight.Shape[1], weight.Shape[0]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void AttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor attention)
     {
-        Attention.Forward(_parallel, W(qkv), W(output), W(attention), qkv.Shape[0], qkv.Shape[1], output.Shape[2], attention.Shape[1]);
-        _staging.Narrow();
+        try
+        {
+            Attention.Forward(_parallel, W(qkv), W(output), W(attention), qkv.Shape[0], qkv.Shape[1], output.Shape[2], attention.Shape[1]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void AttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor attention, DeviceTensor dQkv)
     {
-        Attention.Backward(_parallel, W(dOutput), W(qkv), W(attention), W(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
-        _staging.Narrow();
+        try
+        {
+            Attention.Backward(_parallel, W(dOutput), W(qkv), W(attention), W(dQkv), qkv.Shape[0], qkv.Shape[1], dOutput.Shape[2], attention.Shape[1]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void FlashAttentionForwardCore(DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp)
     {
-        Ops.FlashAttention.Forward(_parallel, W(qkv), W(output), W(logSumExp), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
-        _staging.Narrow();
+        try
+        {
+            Ops.FlashAttention.Forward(_parallel, W(qkv), W(output), W(logSumExp), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void FlashAttentionBackwardCore(DeviceTensor dOutput, DeviceTensor qkv, DeviceTensor output, DeviceTensor logSumExp, DeviceTensor dQkv)
     {
-        Ops.FlashAttention.Backward(_parallel, W(dOutput), W(qkv), W(output), W(logSumExp), W(dQkv), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
-        _staging.Narrow();
+        try
+        {
+            Ops.FlashAttention.Backward(_parallel, W(dOutput), W(qkv), W(output), W(logSumExp), W(dQkv), qkv.Shape[0], qkv.Shape[1], output.Shape[2], logSumExp.Shape[1]);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
@@ -195,61 +266,116 @@ public sealed unsafe class CpuBackend : ComputeBackend, IHostMemoryBackend
     /// <inheritdoc/>
     protected override void AttentionDecodeCore(DeviceTensor qkvCache, DeviceTensor output, int heads)
     {
-        Ops.AttentionDecode.Forward(_parallel, W(qkvCache), W(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
-        _staging.Narrow();
+        try
+        {
+            Ops.AttentionDecode.Forward(_parallel, W(qkvCache), W(output), qkvCache.Shape[0] - 1, (int)output.Length, heads);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void GeluForwardCore(DeviceTensor input, DeviceTensor output)
     {
-        Gelu.Forward(_parallel, W(input), W(output), input.Length);
-        _staging.Narrow();
+        try
+        {
+            Gelu.Forward(_parallel, W(input), W(output), input.Length);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void GeluBackwardCore(DeviceTensor dOutput, DeviceTensor input, DeviceTensor dInput)
     {
-        Gelu.Backward(_parallel, W(dOutput), W(input), W(dInput), input.Length);
-        _staging.Narrow();
+        try
+        {
+            Gelu.Backward(_parallel, W(dOutput), W(input), W(dInput), input.Length);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void ResidualForwardCore(DeviceTensor a, DeviceTensor b, DeviceTensor output)
     {
-        Residual.Forward(_parallel, W(a), W(b), W(output), a.Length);
-        _staging.Narrow();
+        try
+        {
+            Residual.Forward(_parallel, W(a), W(b), W(output), a.Length);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void SoftmaxCrossEntropyForwardCore(DeviceTensor logits, DeviceTensor targets, DeviceTensor probabilities,
         DeviceTensor losses, int vocabularySize)
     {
-        SoftmaxCrossEntropy.Forward(_parallel, W(logits), I(targets), W(probabilities), W(losses), Rows(logits), vocabularySize, logits.Shape.Last);
-        _staging.Narrow();
+        try
+        {
+            SoftmaxCrossEntropy.Forward(_parallel, W(logits), I(targets), W(probabilities), W(losses), Rows(logits), vocabularySize, logits.Shape.Last);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void SoftmaxCrossEntropyBackwardCore(DeviceTensor probabilities, DeviceTensor targets, DeviceTensor dLogits,
         float lossScale, int vocabularySize)
     {
-        SoftmaxCrossEntropy.Backward(_parallel, W(probabilities), I(targets), W(dLogits), lossScale, Rows(probabilities), vocabularySize,
-            probabilities.Shape.Last);
-        _staging.Narrow();
+        try
+        {
+            SoftmaxCrossEntropy.Backward(_parallel, W(probabilities), I(targets), W(dLogits), lossScale, Rows(probabilities), vocabularySize,
+                probabilities.Shape.Last);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void AdamWUpdateCore(DeviceTensor gradients, DeviceTensor parameters, DeviceTensor firstMoment,
         DeviceTensor secondMoment, AdamWStep step)
     {
-        AdamW.Update(_parallel, W(gradients), W(parameters), W(firstMoment), W(secondMoment), parameters.Length, step);
-        _staging.Narrow();
+        try
+        {
+            AdamW.Update(_parallel, W(gradients), W(parameters), W(firstMoment), W(secondMoment), parameters.Length, step);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
     }
 
     /// <inheritdoc/>
     protected override void SumOfSquaresCore(DeviceTensor values, DeviceTensor result)
     {
-        *W(result) = Ops.SumOfSquares.Compute(_parallel, W(values), values.Length);
-        _staging.Narrow();
+        try
+        {
+            *W(result) = Ops.SumOfSquares.Compute(_parallel, W(values), values.Length);
+        }
+        finally
+        {
+            _staging.Narrow();
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        _staging.Dispose();
+        base.Dispose(disposing);
     }
 
     private static int Rows(DeviceTensor tensor) => checked((int)tensor.Shape.Rows);

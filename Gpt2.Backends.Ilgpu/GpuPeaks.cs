@@ -16,6 +16,7 @@ internal static class GpuPeaks
         ("H100", 66.9, 494.7, 989.4), // SXM5, named "H100 80GB HBM3"
         ("A100", 19.5, 156, 312),
         ("L40S", 91.6, 183, 362),
+        ("L40", 90.5, 90.5, 181),
         ("L4", 30.3, 60, 121),
         ("RTX 4090", 82.6, 82.6, 165.2),
         ("V100", 15.7, 15.7, 0), // no TF32 or bf16 tensor cores: cuBLAS runs TF32 requests in fp32
@@ -28,7 +29,7 @@ internal static class GpuPeaks
         {
             if (deviceName.Contains(row.Name, StringComparison.OrdinalIgnoreCase))
             {
-                bool tf32 = engine == MatmulEngine.CuBlasTf32 && row.Tf32 > row.Fp32;
+                bool tf32 = engine == MatmulEngine.CuBlasTf32 && !row.Name.Contains("V100", StringComparison.Ordinal);
                 return ((tf32 ? row.Tf32 : row.Fp32) * 1e12, $"{(tf32 ? "TF32 tensor cores" : "fp32 CUDA cores")}, dense, {row.Name}");
             }
         }

@@ -67,9 +67,9 @@ public sealed record Gpt2Config
     public int ChannelCount { get; }
 
     /// <summary>
-    /// Model FLOPs of one training token (forward and backward) at sequence length <paramref name="sequenceLength"/>, as
-    /// llm.c and PaLM count them: 6 per weight (the position embedding is a lookup and is not counted) plus
-    /// 6·L·C·T for the attention's two products. Multiplied by tokens/s and divided by a device's peak, it is MFU.
+    /// Model FLOPs of one training token (forward and backward) at sequence length <paramref name="sequenceLength"/>:
+    /// llm.c's count (6 per parameter plus 6·L·C·T for the attention's two products, the causal half) except that the
+    /// position embedding, a lookup, is not counted. Multiplied by tokens/s and divided by a device's peak, it is MFU.
     /// </summary>
     /// <param name="sequenceLength">T.</param>
     /// <returns>FLOPs per token.</returns>

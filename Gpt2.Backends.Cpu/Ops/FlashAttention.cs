@@ -14,30 +14,54 @@ internal static unsafe class FlashAttention
         float scale = 1.0f / MathF.Sqrt(hs);
         parallel.ForRanges((long)b * nh * t, 4, (start, end) =>
         {
-            float* s = stackalloc float[t];
-            for (long task = start; task < end; task++)
+            // one row of scores: on the stack up to 4,096 (16 KB), on the heap beyond, where a long row would not fit a pool thread's stack
+            if (t <= 4096)
             {
-                long bi = task / (nh * t), h = task / t % nh, ti = task % t;
-                float* q = qkv + (bi * t + ti) * c3 + h * hs;
-                float max = float.NegativeInfinity;
-                for (int t2 = 0; t2 <= ti; t2++)
-                {
-                    s[t2] = VectorMath.Dot(q, qkv + (bi * t + t2) * c3 + c + h * hs, hs) * scale;
-                    max = MathF.Max(max, s[t2]);
-                }
+                float* s = stackalloc float[t];
+                Rows(qkv, output, logSumExp, s, start, end, t, c, nh, hs, c3, scale);
+                return;
+            }
 
-                double sum = SoftmaxExp.ExpSum(s, max, s, (int)ti + 1);
-                float inv = (float)(1.0 / sum);
-                float* o = output + (bi * t + ti) * c + h * hs;
-                new Span<float>(o, hs).Clear();
-                for (int t2 = 0; t2 <= ti; t2++)
+            float[] heap = System.Buffers.ArrayPool<float>.Shared.Rent(t);
+            try
+            {
+                fixed (float* s = heap)
                 {
-                    VectorMath.Axpy(o, qkv + (bi * t + t2) * c3 + 2 * c + h * hs, s[t2] * inv, hs);
+                    Rows(qkv, output, logSumExp, s, start, end, t, c, nh, hs, c3, scale);
                 }
-
-                logSumExp[(bi * nh + h) * t + ti] = (float)(max + Math.Log(sum));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<float>.Shared.Return(heap);
             }
         });
+    }
+
+    /// <summary>Query rows [start, end) of the forward, with <paramref name="s"/> (T floats) for one row's scores.</summary>
+    private static void Rows(float* qkv, float* output, float* logSumExp, float* s, long start, long end, int t, int c, int nh, int hs, int c3, float scale)
+    {
+        for (long task = start; task < end; task++)
+        {
+            long bi = task / (nh * t), h = task / t % nh, ti = task % t;
+            float* q = qkv + (bi * t + ti) * c3 + h * hs;
+            float max = float.NegativeInfinity;
+            for (int t2 = 0; t2 <= ti; t2++)
+            {
+                s[t2] = VectorMath.Dot(q, qkv + (bi * t + t2) * c3 + c + h * hs, hs) * scale;
+                max = MathF.Max(max, s[t2]);
+            }
+
+            double sum = SoftmaxExp.ExpSum(s, max, s, (int)ti + 1);
+            float inv = (float)(1.0 / sum);
+            float* o = output + (bi * t + ti) * c + h * hs;
+            new Span<float>(o, hs).Clear();
+            for (int t2 = 0; t2 <= ti; t2++)
+            {
+                VectorMath.Axpy(o, qkv + (bi * t + t2) * c3 + 2 * c + h * hs, s[t2] * inv, hs);
+            }
+
+            logSumExp[(bi * nh + h) * t + ti] = (float)(max + Math.Log(sum));
+        }
     }
 
     /// <summary>

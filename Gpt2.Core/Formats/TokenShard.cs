@@ -46,9 +46,24 @@ public static class TokenShard
         ArgumentNullException.ThrowIfNull(stream);
         string name = FileHeader.NameOf(stream);
         long count = ReadHeader(stream, name);
-        var tokens = new ushort[count];
-        stream.ReadExactly<ushort>(tokens, name);
-        return tokens;
+        if (stream.CanSeek)
+        {
+            var tokens = new ushort[count]; // the length was checked against the header
+            stream.ReadExactly<ushort>(tokens, name);
+            return tokens;
+        }
+
+        // a forward-only stream proves its length only by being read: grow as it delivers, never trusting the header alone
+        var read = new List<ushort[]>();
+        for (long done = 0; done < count;)
+        {
+            var chunk = new ushort[Math.Min(1 << 20, count - done)];
+            stream.ReadExactly<ushort>(chunk, name);
+            read.Add(chunk);
+            done += chunk.Length;
+        }
+
+        return read.Count == 1 ? read[0] : [.. read.SelectMany(c => c)];
     }
 
     /// <summary>Writes a shard to a stream, at its position; the caller owns the stream.</summary>

@@ -81,6 +81,10 @@ public sealed partial class Gpt2Model : IDisposable
                 _attention = value;
                 _hasLogits = false;
                 _hasTargets = false;
+                _acts?.Dispose();
+                _grads?.Dispose();
+                _acts = null;
+                _grads = null;
             }
         }
     }
@@ -261,14 +265,16 @@ public sealed partial class Gpt2Model : IDisposable
     /// <param name="batchSize">B.</param>
     /// <param name="sequenceLength">T.</param>
     /// <param name="attention">The attention kind, which decides what each block keeps.</param>
+    /// <param name="precision">The model's precision (fp32 or bf16); statistics and losses are fp32 in both.</param>
     /// <returns>The bytes of each.</returns>
-    public static ActivationMemory MeasureActivations(Gpt2Config config, int batchSize, int sequenceLength, AttentionKind attention = AttentionKind.Standard)
+    public static ActivationMemory MeasureActivations(Gpt2Config config, int batchSize, int sequenceLength, AttentionKind attention = AttentionKind.Standard,
+        ElementType precision = ElementType.Float32)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(sequenceLength);
-        using var acts = new Activations(null, config, batchSize, sequenceLength, ElementType.Float32, attention);
-        using var grads = new ActivationGradients(null, config, batchSize, sequenceLength, ElementType.Float32);
+        using var acts = new Activations(null, config, batchSize, sequenceLength, precision, attention);
+        using var grads = new ActivationGradients(null, config, batchSize, sequenceLength, precision);
         return new ActivationMemory(acts.Bytes, grads.Bytes);
     }
 

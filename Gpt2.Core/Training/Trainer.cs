@@ -199,7 +199,7 @@ public sealed class Trainer : IDisposable
             }
             else
             {
-                _model.Backend.Convert(_model.Parameters.All, weights);
+                _model.Backend.Upload<float>(parameters, weights); // an fp32 checkpoint: its values, before bf16 rounding
             }
         }
 

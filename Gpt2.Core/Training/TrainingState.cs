@@ -21,6 +21,8 @@ public sealed class TrainingState
     /// <summary>The version written (versions 1 and 2 are still read).</summary>
     public const int Version = 3;
 
+    private readonly float[]? _masterWeights;
+
     /// <summary>Creates a state.</summary>
     /// <param name="step">Steps completed.</param>
     /// <param name="optimizerStep">AdamW's t.</param>
@@ -72,10 +74,17 @@ public sealed class TrainingState
     /// <summary>What the run trained with (batch shape, data, schedule, seed, model), by name; checked on resume.</summary>
     public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>The loss and gradient-norm outlier detectors' states.</summary>
     /// <summary>The optimizer's fp32 master weights of a bf16 model, in parameter layout; null for an fp32 model (version 3 files).</summary>
-    public float[]? MasterWeights { get; init; }
+    /// <exception cref="ArgumentException">Set to an array of another length than the moments.</exception>
+    public float[]? MasterWeights
+    {
+        get => _masterWeights;
+        init => _masterWeights = value is null || value.Length == FirstMoment.Length
+            ? value
+            : throw new ArgumentException($"{value.Length} master weights for {FirstMoment.Length} moments.", nameof(value));
+    }
 
+    /// <summary>The loss and gradient-norm outlier detectors' states.</summary>
     internal double[]? LossOutliers { get; init; }
 
     internal double[]? NormOutliers { get; init; }

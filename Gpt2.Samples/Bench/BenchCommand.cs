@@ -61,7 +61,7 @@ internal static class BenchCommand
         int[] inputs = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         int[] targets = Enumerable.Range(0, b * t).Select(_ => rng.Next(config.VocabularySize)).ToArray();
         double flopsPerStep = config.TrainingFlopsPerToken(t) * b * t;
-        var activations = Gpt2Model.MeasureActivations(config, b, t, gpt.Attention);
+        var activations = Gpt2Model.MeasureActivations(config, b, t, gpt.Attention, gpt.Layout.ElementType);
         output.WriteLine($"bench: {modelArg} ({gpt.Layout.Count:N0} parameters), B={b} T={t}, {Cli.Backends.Describe(be)}, {attention} attention, {precision}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"activations {activations.ActivationBytes / (1024.0 * 1024):F1} MiB, activation gradients {activations.GradientBytes / (1024.0 * 1024):F1} MiB"));

@@ -22,7 +22,7 @@ internal static class Backends
         var option = new Option<string>("--attention")
         {
             Description = "Attention: standard (batched products, keeps the (B,NH,T,T) probabilities) or flash (tiled with an online softmax, " +
-                "keeps (B,NH,T); ILGPU backends, head sizes up to 128).",
+                "keeps (B,NH,T); every backend, head sizes up to 128 on ILGPU).",
             DefaultValueFactory = _ => "standard",
         };
         option.AcceptOnlyFromAmong(AttentionNames);

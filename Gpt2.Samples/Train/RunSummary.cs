@@ -19,7 +19,7 @@ internal sealed class RunSummary
     {
         trainer.StepCompleted += (_, r) =>
         {
-            if (_bestTrain is not { } b || r.Loss < b.Loss)
+            if (float.IsFinite(r.Loss) && (_bestTrain is not { } b || r.Loss < b.Loss))
             {
                 _bestTrain = (r.Step + 1, r.Loss);
             }
@@ -28,7 +28,7 @@ internal sealed class RunSummary
         };
         trainer.Validated += (_, r) =>
         {
-            if (_bestValidation is not { } b || r.Loss < b.Loss)
+            if (float.IsFinite(r.Loss) && (_bestValidation is not { } b || r.Loss < b.Loss))
             {
                 _bestValidation = (r.Step, r.Loss);
             }

@@ -200,7 +200,7 @@ internal static class TrainCommand
         catch (Exception e)
         {
             // the other processes may be waiting in a collective: end the whole job rather than leave them hanging
-            ((MpiCommunicator)comm).Abort(e is UsageException or IOException ? e.Message : e.ToString(), ExitCodes.BadInput);
+            ((MpiCommunicator)comm).Abort(e is UsageException or IOException or NotSupportedException ? e.Message : e.ToString(), ExitCodes.BadInput);
             throw;
         }
     }

@@ -92,18 +92,18 @@ for f in Gpt2.Tests/Fixtures/*/; do
   [ -f "$f/model.bin" ] || continue
   timeout 90 "$app" verify --backend ilgpu-cuda --matmul kernel --attention flash --model "$f/model.bin" --state "$f/state.bin" \
     --expected-losses "$f/losses.txt" --expected-model "$f/model_final.bin" > /tmp/verify.txt 2>&1
-  echo "$(basename "$f") flash: rc=$? $(tail -1 /tmp/verify.txt)"
+  rc=$?; echo "$(basename "$f") flash: rc=$rc $(tail -1 /tmp/verify.txt)"
 done
 if [ -f /tmp/d12/model.bin ]; then
   timeout 120 "$app" verify --backend ilgpu-cuda --matmul cublas --attention flash --model /tmp/d12/model.bin --state /tmp/d12/state.bin \
     --expected-losses /tmp/d12/losses.txt --expected-model /tmp/d12/model_final.bin > /tmp/verify.txt 2>&1
-  echo "d12 flash: rc=$? $(tail -1 /tmp/verify.txt)"; grep -E "FAIL" /tmp/verify.txt | head -5
+  rc=$?; echo "d12 flash: rc=$rc $(tail -1 /tmp/verify.txt)"; grep -E "FAIL" /tmp/verify.txt | head -5
 fi
 for b in ${GPT2_GPU_FLASH_BATCHES:-8 16 32 64}; do
   for kind in standard flash; do
     timeout 100 "$app" bench -e /tmp/d12_init.bin -b "$b" -t 1024 --backend ilgpu-cuda --matmul cublas-tf32 --attention "$kind" \
       --steps 3 --warmup 1 --profile > /tmp/bench.txt 2>&1
-    echo "ours B=$b $kind: rc=$? $(grep -E '^median' /tmp/bench.txt)"
+    rc=$?; echo "ours B=$b $kind: rc=$rc $(grep -E '^median' /tmp/bench.txt)"
     grep -E "Attention(Forward|Backward)|^activations" /tmp/bench.txt | head -4
   done
 done

@@ -13,6 +13,8 @@ public sealed class GpuPeaksTests
     [TestCase("NVIDIA A100-SXM4-80GB", MatmulEngine.Kernel, 19.5, "fp32 CUDA cores, dense, A100")]
     [TestCase("NVIDIA L40S", MatmulEngine.CuBlasTf32, 183, "TF32 tensor cores, dense, L40S")]
     [TestCase("NVIDIA L4", MatmulEngine.CuBlasTf32, 60, "TF32 tensor cores, dense, L4")]
+    [TestCase("NVIDIA L40", MatmulEngine.CuBlas, 90.5, "fp32 CUDA cores, dense, L40")]
+    [TestCase("NVIDIA GeForce RTX 4090", MatmulEngine.CuBlasTf32, 82.6, "TF32 tensor cores, dense, RTX 4090")]
     [TestCase("Tesla V100-SXM2-16GB", MatmulEngine.CuBlasTf32, 15.7, "fp32 CUDA cores, dense, V100")]
     public void KnownGpusHaveTheirDataSheetPeak(string device, MatmulEngine engine, double teraflops, string source)
     {
