@@ -11,7 +11,8 @@ namespace Gpt2.Optimization;
 /// <para>
 /// For a bf16 model the optimizer keeps fp32 master weights (llm.c's default, <c>-w 1</c>): each step updates them in
 /// fp32 and writes the bf16 parameters from them with stochastic rounding, seeded by the step and the tensor, so a
-/// resumed run rounds exactly as an uninterrupted one.
+/// resumed run rounds exactly as an uninterrupted one. With <see cref="AdamWOptions.MasterWeights"/> off (<c>-w 0</c>)
+/// it updates the bf16 parameters through an fp32 scratch of the largest tensor, rounding the same way.
 /// </para>
 /// <para>Not thread-safe. It owns its moment and master-weight buffers (Dispose frees them), not the model.</para>
 /// </remarks>
@@ -22,6 +23,7 @@ public sealed class AdamW : IDisposable
     private readonly DeviceBuffer _v;
     private readonly DeviceBuffer _norm;
     private readonly DeviceBuffer? _master;
+    private readonly DeviceBuffer? _scratch;
     private readonly ParameterRange _all;
     private readonly ParameterRange[] _tensors;
     private int _stepCount;
@@ -62,10 +64,16 @@ public sealed class AdamW : IDisposable
         _m = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
         _v = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
         _norm = model.Backend.Allocate(ElementType.Float32, [1]);
-        if (model.Layout.ElementType != ElementType.Float32)
+        if (model.Layout.ElementType != ElementType.Float32 && options.MasterWeights)
         {
             _master = model.Backend.Allocate(ElementType.Float32, [checked((int)shardLength)]);
             model.Backend.Convert(model.Parameters.All.View(shardOffset, [checked((int)shardLength)]), _master.Tensor);
+        }
+        else if (model.Layout.ElementType != ElementType.Float32)
+        {
+            // -w 0: one fp32 scratch of the largest tensor, through which each range is updated in turn
+            long largest = model.Layout.Tensors.Max(t => t.Length);
+            _scratch = model.Backend.Allocate(ElementType.Float32, [checked((int)Math.Min(largest, Math.Max(shardLength, 1)))]);
         }
 
         // the views of the shard, whole and tensor by tensor (for weight decay on matrices only), made once
@@ -176,20 +184,37 @@ public sealed class AdamW : IDisposable
         _v.Dispose();
         _norm.Dispose();
         _master?.Dispose();
+        _scratch?.Dispose();
     }
 
     /// <summary>One range's update: in place, or on the master weights and then rounded stochastically into the bf16 parameters.</summary>
     private void Update(ComputeBackend be, ParameterRange r, AdamWStep step, int range)
     {
-        if (r.Master is not { } master)
+        // a rounding stream per (step, range): the same rounding on any backend, and again after a resume
+        uint seed = Formats.BFloat16.RoundingNoise((uint)range, (uint)StepCount * 0x9E3779B9u);
+        if (r.Master is { } master)
+        {
+            be.AdamWUpdate(r.Gradients, master, r.FirstMoment, r.SecondMoment, step);
+            be.Convert(master, r.Parameters, seed);
+        }
+        else if (_scratch is not null)
+        {
+            // -w 0: through scratch, a piece as long as the scratch at a time (the whole range unless it is a shard of all tensors)
+            long length = r.Parameters.Length, piece = _scratch.Tensor.Length;
+            for (long at = 0; at < length; at += piece)
+            {
+                TensorShape shape = [checked((int)Math.Min(piece, length - at))];
+                var wide = _scratch.Tensor.View(0, shape);
+                var parameters = r.Parameters.View(at, shape);
+                be.Convert(parameters, wide);
+                be.AdamWUpdate(r.Gradients.View(at, shape), wide, r.FirstMoment.View(at, shape), r.SecondMoment.View(at, shape), step);
+                be.Convert(wide, parameters, Formats.BFloat16.RoundingNoise((uint)at, seed));
+            }
+        }
+        else
         {
             be.AdamWUpdate(r.Gradients, r.Parameters, r.FirstMoment, r.SecondMoment, step);
-            return;
         }
-
-        be.AdamWUpdate(r.Gradients, master, r.FirstMoment, r.SecondMoment, step);
-        // a stream per (step, range): the same rounding on any backend, and again after a resume
-        be.Convert(master, r.Parameters, Formats.BFloat16.RoundingNoise((uint)range, (uint)StepCount * 0x9E3779B9u));
     }
 
     /// <summary>The gradients, parameters and moments of parameters [offset, offset + length).</summary>

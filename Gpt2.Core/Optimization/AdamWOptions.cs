@@ -21,4 +21,11 @@ public sealed record AdamWOptions
 
     /// <summary>Clip gradients to this global L2 norm before the update; null for no clipping.</summary>
     public float? MaxGradientNorm { get; init; }
+
+    /// <summary>
+    /// For a bf16 model: keep fp32 master weights (true, llm.c's <c>-w 1</c>) or update the bf16 parameters directly,
+    /// a tensor at a time through fp32 scratch, rounding stochastically (false, <c>-w 0</c>: less memory, and updates
+    /// smaller than bf16's resolution survive only on average). Ignored for fp32 models.
+    /// </summary>
+    public bool MasterWeights { get; init; } = true;
 }

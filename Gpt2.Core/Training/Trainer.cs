@@ -468,7 +468,8 @@ public sealed class Trainer : IDisposable
         };
         if (_model.Layout.ElementType != ElementType.Float32)
         {
-            settings["precision"] = _model.Layout.ElementType.ShortName(); // absent for fp32, as in checkpoints written before bf16
+            // absent for fp32, as in checkpoints written before bf16
+            settings["precision"] = _model.Layout.ElementType.ShortName() + (_o.Optimizer.MasterWeights ? ", fp32 master weights" : ", no master weights");
         }
 
         return settings;

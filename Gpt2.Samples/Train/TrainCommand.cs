@@ -43,6 +43,7 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every", "-n") { Description = "Checkpoint every N steps into -o (0: only at the end).", DefaultValueFactory = _ => 0 };
         var resume = new Option<int>("--resume", "-y") { Description = "1: resume from the newest checkpoint in -o.", DefaultValueFactory = _ => 0 };
         var overfit = new Option<int>("--overfit-single-batch", "-a") { Description = "1: train on one batch over and over.", DefaultValueFactory = _ => 0 };
+        var masterWeights = new Option<int>("--master-weights", "-w") { Description = "With --precision bf16: 1 keeps fp32 master weights (llm.c's default), 0 updates the bf16 parameters directly.", DefaultValueFactory = _ => 1 };
         var backend = new Option<string>("--backend") { Description = "Compute backend.", DefaultValueFactory = _ => "cpu" };
         backend.AcceptOnlyFromAmong(Cli.Backends.Names);
         var matmul = new Option<string>("--matmul") { Description = Cli.Backends.MatmulDescription, DefaultValueFactory = _ => "auto" };
@@ -65,7 +66,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train GPT-2 on token shards, llm.c style. " + ExitCodes.Description)
         {
             train, val, model, outDir, batch, seq, total, steps, schedule, lr, warmup, final, decay, valEvery, valBatches,
-            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, backend, matmul, attention, precision, seed, threads, zero, collectives, mpiTimeout,
+            sampleEvery, sampleTokens, checkpointEvery, resume, overfit, masterWeights, backend, matmul, attention, precision, seed, threads, zero, collectives, mpiTimeout,
             skipLoss, skipNorm, keep, major, overwrite, allowChanges, hellaswag, hellaswagFile,
         };
 
@@ -161,6 +162,7 @@ internal static class TrainCommand
                 Optimizer = new AdamWOptions
                 {
                     Beta1 = 0.9f, Beta2 = 0.95f, Epsilon = 1e-8f, WeightDecay = wd, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f,
+                    MasterWeights = Flags.ZeroOrOne(parse.GetValue(masterWeights), "--master-weights") == 1,
                 },
                 ValidationEvery = Flags.NonNegative(parse.GetValue(valEvery), "--val-every"),
                 ValidationBatches = Flags.Positive(parse.GetValue(valBatches), "--val-batches"),

@@ -59,6 +59,20 @@ public sealed class MixedPrecisionTests : TempDirectoryTest
     }
 
     [Test]
+    public void WithoutMasterWeightsBf16StillLearnsAndResumesBitForBit()
+    {
+        float fp32 = Train(ElementType.Float32, steps: 40, Path.Combine(TempDir, "fp32")).Validation;
+        string dir = Path.Combine(TempDir, "w0");
+        var whole = Train(ElementType.BFloat16, steps: 40, dir, checkpointEvery: 20, masterWeights: false);
+        Assert.That(whole.Validation, Is.EqualTo(fp32).Within(0.1f), "-w 0 loses the updates below bf16's resolution but still learns");
+        var state = TrainingState.Read(Path.Combine(dir, "state_00000020.bin"), new ParameterLayout(Config).Count);
+        Assert.That(state.MasterWeights, Is.Null, "no masters to checkpoint");
+        var resumed = Train(ElementType.BFloat16, steps: 40, Path.Combine(TempDir, "w0-again"), masterWeights: false,
+            restore: (Path.Combine(dir, "model_00000020.bin"), Path.Combine(dir, "state_00000020.bin")));
+        Assert.That(resumed.Losses, Is.EqualTo(whole.Losses.Skip(20)), "bit-identical losses");
+    }
+
+    [Test]
     public void ABackendWithoutBf16RefusesABf16Model()
     {
         using var ilgpu = new IlgpuBackend(new IlgpuBackendOptions { Device = IlgpuDeviceKind.Cpu });
@@ -69,7 +83,7 @@ public sealed class MixedPrecisionTests : TempDirectoryTest
     }
 
     private (List<float> Losses, float Validation) Train(ElementType precision, int steps, string output, int checkpointEvery = 0,
-        (string Model, string State)? restore = null, bool allowChanges = false)
+        (string Model, string State)? restore = null, bool allowChanges = false, bool masterWeights = true)
     {
         TokenShard.Write(Path.Combine(TempDir, "val.bin"), Tokens.Val);
         TokenShard.Write(Path.Combine(TempDir, "train.bin"), Tokens.Train);
@@ -80,7 +94,10 @@ public sealed class MixedPrecisionTests : TempDirectoryTest
             MaxSteps = steps, ValidationEvery = steps, ValidationBatches = 4, SampleEvery = 0, CheckpointEvery = checkpointEvery,
             OutputDirectory = output, AllowResumeChanges = allowChanges,
             Schedule = new LearningRateSchedule(ScheduleKind.Cosine, 3e-3f, 4, steps, 0.1f),
-            Optimizer = new AdamWOptions { Beta2 = 0.95f, WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f },
+            Optimizer = new AdamWOptions
+            {
+                Beta2 = 0.95f, WeightDecay = 0.1f, WeightDecayMode = WeightDecayMode.MatricesOnly, MaxGradientNorm = 1f, MasterWeights = masterWeights,
+            },
         };
         using var trainer = new Trainer(model, new DataLoader(Path.Combine(TempDir, "train.bin"), 4, 32, Config.VocabularySize),
             new DataLoader(Path.Combine(TempDir, "val.bin"), 4, 32, Config.VocabularySize), options);
