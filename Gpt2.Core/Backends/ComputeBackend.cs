@@ -91,12 +91,20 @@ public abstract partial class ComputeBackend : IDisposable
         }
 
         SameLength(destination, source.Length, nameof(destination));
-        var narrow = new ushort[Math.Min(source.Length, 1 << 20)];
-        for (int done = 0; done < source.Length; done += narrow.Length)
+        int size = Math.Min(source.Length, 1 << 20);
+        var narrow = System.Buffers.ArrayPool<ushort>.Shared.Rent(size); // pooled: generation reads a bf16 model's logits every token
+        try
         {
-            int n = Math.Min(narrow.Length, source.Length - done);
-            Formats.BFloat16.FromSingle(source.Slice(done, n), narrow.AsSpan(0, n));
-            Upload<ushort>(narrow.AsSpan(0, n), destination.View(done, [n]));
+            for (int done = 0; done < source.Length; done += size)
+            {
+                int n = Math.Min(size, source.Length - done);
+                Formats.BFloat16.FromSingle(source.Slice(done, n), narrow.AsSpan(0, n));
+                Upload<ushort>(narrow.AsSpan(0, n), destination.View(done, [n]));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ushort>.Shared.Return(narrow);
         }
     }
 
@@ -112,12 +120,20 @@ public abstract partial class ComputeBackend : IDisposable
         }
 
         SameLength(source, destination.Length, nameof(source));
-        var wide = new ushort[Math.Min(destination.Length, 1 << 20)];
-        for (int done = 0; done < destination.Length; done += wide.Length)
+        int size = Math.Min(destination.Length, 1 << 20);
+        var wide = System.Buffers.ArrayPool<ushort>.Shared.Rent(size);
+        try
         {
-            int n = Math.Min(wide.Length, destination.Length - done);
-            Download<ushort>(source.View(done, [n]), wide.AsSpan(0, n));
-            Formats.BFloat16.ToSingle(wide.AsSpan(0, n), destination.Slice(done, n));
+            for (int done = 0; done < destination.Length; done += size)
+            {
+                int n = Math.Min(size, destination.Length - done);
+                Download<ushort>(source.View(done, [n]), wide.AsSpan(0, n));
+                Formats.BFloat16.ToSingle(wide.AsSpan(0, n), destination.Slice(done, n));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<ushort>.Shared.Return(wide);
         }
     }
 

@@ -31,10 +31,7 @@ public static class ModelFile
     public static (Gpt2Config Config, ModelFileFormat Format, float[] Parameters) Read(string path)
     {
         using var stream = OpenRead(path);
-        var (config, format) = ReadHeader(stream, path);
-        var parameters = new float[checked((int)new ParameterLayout(config).Count)];
-        ReadParameters(stream, path, format, parameters.LongLength, (offset, chunk) => chunk.CopyTo(parameters.AsSpan((int)offset)));
-        return (config, format, parameters);
+        return ReadAll(stream, path);
     }
 
     /// <summary>Reads a model file, handing the parameters to <paramref name="sink"/> in order, in chunks.</summary>
@@ -45,9 +42,7 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(sink);
         using var stream = OpenRead(path);
-        var (config, format) = ReadHeader(stream, path);
-        ReadParameters(stream, path, format, new ParameterLayout(config).Count, sink);
-        return (config, format);
+        return ReadInto(stream, path, sink);
     }
 
     /// <summary>Reads a whole model from a stream (from its position), widening bf16 to float32.</summary>
@@ -57,11 +52,7 @@ public static class ModelFile
     public static (Gpt2Config Config, ModelFileFormat Format, float[] Parameters) Read(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        string name = FileHeader.NameOf(stream);
-        var (config, format) = ReadHeader(stream, name);
-        var parameters = new float[checked((int)new ParameterLayout(config).Count)];
-        ReadParameters(stream, name, format, parameters.LongLength, (offset, chunk) => chunk.CopyTo(parameters.AsSpan((int)offset)));
-        return (config, format, parameters);
+        return ReadAll(stream, FileHeader.NameOf(stream));
     }
 
     /// <summary>Reads a model from a stream (from its position), handing the parameters to <paramref name="sink"/> in order, in chunks.</summary>
@@ -73,10 +64,7 @@ public static class ModelFile
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(sink);
-        string name = FileHeader.NameOf(stream);
-        var (config, format) = ReadHeader(stream, name);
-        ReadParameters(stream, name, format, new ParameterLayout(config).Count, sink);
-        return (config, format);
+        return ReadInto(stream, FileHeader.NameOf(stream), sink);
     }
 
     /// <summary>Writes a model to a stream (at its position), not atomically: the caller owns the stream.</summary>
@@ -180,6 +168,23 @@ public static class ModelFile
         }
 
         return FileHeader.OpenRead(path, "llm.c model file");
+    }
+
+    /// <summary>Header and every parameter into one array; errors name <paramref name="name"/>.</summary>
+    private static (Gpt2Config Config, ModelFileFormat Format, float[] Parameters) ReadAll(Stream stream, string name)
+    {
+        var (config, format) = ReadHeader(stream, name);
+        var parameters = new float[checked((int)new ParameterLayout(config).Count)];
+        ReadParameters(stream, name, format, parameters.LongLength, (offset, chunk) => chunk.CopyTo(parameters.AsSpan((int)offset)));
+        return (config, format, parameters);
+    }
+
+    /// <summary>Header, then the parameters handed to <paramref name="sink"/> in chunks; errors name <paramref name="name"/>.</summary>
+    private static (Gpt2Config Config, ModelFileFormat Format) ReadInto(Stream stream, string name, Action<long, ReadOnlySpan<float>> sink)
+    {
+        var (config, format) = ReadHeader(stream, name);
+        ReadParameters(stream, name, format, new ParameterLayout(config).Count, sink);
+        return (config, format);
     }
 
     internal static (Gpt2Config, ModelFileFormat) ReadHeader(Stream stream, string path)
